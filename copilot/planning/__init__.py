@@ -1,0 +1,1 @@
+"""Planning: context assembly, the deterministic runbook planner, the LLM planner and merging."""

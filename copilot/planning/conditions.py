@@ -1,0 +1,261 @@
+"""The ``when`` grammar: preconditions evaluated over a telemetry snapshot (data, not code).
+
+    expr   := term ("or" term)*
+    term   := factor ("and" factor)*
+    factor := "not" factor | "(" expr ")" | clause
+    clause := KEY OP VALUE | KEY exists | KEY missing | KEY contains "text" | KEY in (v1, v2)
+    OP     := < <= > >= == !=          VALUE := number | true | false | "quoted" | bareword
+
+KEY matches a snapshot key exactly, or the key's metric name before ``{``. Among several
+matches the one whose labels mention a preferred value (the bound service/deployment)
+wins, else the first. ``*_minutes`` / ``*_hours`` / ``*_seconds`` / ``*_days`` keys convert
+into each other. A clause on a missing key is false, so an unverifiable precondition
+never proposes a mitigation. Compiled conditions are cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from copilot.errors import ConfigError
+
+_TOKEN = re.compile(r'\s*(?:(?P<str>"[^"]*"|\'[^\']*\')|(?P<op><=|>=|==|!=|<|>)|(?P<paren>[(),])'
+                    r'|(?P<word>[\w.:$-]+\{[^}]*\}|[^\s()<>=!,"\']+))')
+_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+_MISSING = object()
+
+Lookup = Callable[[str], Any]
+Condition = Callable[[Lookup], bool]
+
+
+@dataclass(frozen=True)
+class _Clause:
+    key: str
+    op: str
+    value: Any = None
+
+    def __call__(self, lookup: Lookup) -> bool:
+        actual = lookup(self.key)
+        if self.op == "missing":
+            return actual is _MISSING
+        if actual is _MISSING:
+            return False
+        if self.op == "exists":
+            return actual is not None and actual != [] and actual != ""
+        if self.op == "contains":
+            return _contains(actual, str(self.value))
+        if self.op == "in":
+            return any(_compare(actual, "==", option) for option in self.value)
+        return _compare(actual, self.op, self.value)
+
+
+def _contains(actual: Any, needle: str) -> bool:
+    needle = needle.lower()
+    if isinstance(actual, list | tuple):
+        return any(needle in str(item).lower() for item in actual)
+    return needle in str(actual).lower()
+
+
+def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if isinstance(actual, list | tuple) and not isinstance(expected, str):
+        actual = len(actual)
+    left, right = _coerce(actual), _coerce(expected)
+    if isinstance(left, float) and isinstance(right, float):
+        ops: dict[str, Callable[[float, float], bool]] = {
+            "<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__,
+            "==": float.__eq__, "!=": float.__ne__,
+        }
+        return ops[op](left, right)
+    if op in ("==", "!="):
+        same = str(left).strip().lower() == str(right).strip().lower()
+        return same if op == "==" else not same
+    return False
+
+
+def _coerce(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        try:
+            return float(text.rstrip("%"))
+        except ValueError:
+            return text
+    return value
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+
+    def _tokenize(self, text: str) -> list[str]:
+        tokens, pos = [], 0
+        while pos < len(text):
+            match = _TOKEN.match(text, pos)
+            if not match or match.end() == pos:
+                if text[pos:].strip() == "":
+                    break
+                raise ConfigError(f"condition {text!r}: cannot read {text[pos:]!r}; "
+                                  'write clauses like `http_5xx_ratio > 0.02` or `events contains "OOM"`')
+            tokens.append(match.group(0).strip())
+            pos = match.end()
+        return [t for t in tokens if t]
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise ConfigError(f"condition {self.text!r} ends early; finish the clause (KEY OP VALUE)")
+        self.pos += 1
+        return token
+
+    def expr(self) -> Condition:
+        parts = [self.term()]
+        while (self.peek() or "").lower() == "or":
+            self.take()
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else _any_of(parts)
+
+    def term(self) -> Condition:
+        parts = [self.factor()]
+        while (self.peek() or "").lower() == "and":
+            self.take()
+            parts.append(self.factor())
+        return parts[0] if len(parts) == 1 else _all_of(parts)
+
+    def factor(self) -> Condition:
+        token = self.take()
+        if token.lower() == "not":
+            inner = self.factor()
+            return lambda lookup: not inner(lookup)
+        if token == "(":  # noqa: S105 - a parenthesis, not a password
+            inner = self.expr()
+            if self.take() != ")":
+                raise ConfigError(f"condition {self.text!r}: missing `)`")
+            return inner
+        return self.clause(token)
+
+    def clause(self, key: str) -> Condition:
+        op = self.take()
+        if op.lower() in ("exists", "missing"):
+            return _Clause(key, op.lower())
+        if op.lower() == "contains":
+            return _Clause(key, "contains", _literal(self.take()))
+        if op.lower() == "in":
+            return _Clause(key, "in", tuple(self._options()))
+        if op not in ("<", "<=", ">", ">=", "==", "!="):
+            raise ConfigError(f"condition {self.text!r}: {op!r} after {key!r} is not an operator; "
+                              "use < <= > >= == != exists missing contains in")
+        return _Clause(key, op, _literal(self.take()))
+
+    def _options(self) -> Iterable[Any]:
+        if self.take() != "(":
+            raise ConfigError(f"condition {self.text!r}: `in` takes a list like (none, info)")
+        while (token := self.take()) != ")":
+            if token != ",":  # noqa: S105 - a separator, not a password
+                yield _literal(token)
+
+
+def _any_of(parts: list[Condition]) -> Condition:
+    return lambda lookup: any(part(lookup) for part in parts)
+
+
+def _all_of(parts: list[Condition]) -> Condition:
+    return lambda lookup: all(part(lookup) for part in parts)
+
+
+def _literal(token: str) -> Any:
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+        return token[1:-1]
+    lowered = token.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return float(token)
+    except ValueError:
+        return token
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_condition(text: str) -> Condition:
+    """Parse once; raises ConfigError naming the problem."""
+    parser = _Parser(text)
+    condition = parser.expr()
+    if parser.peek() is not None:
+        raise ConfigError(f"condition {text!r}: unexpected {parser.peek()!r}; join clauses with `and` / `or`")
+    return condition
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def snapshot_lookup(facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> Lookup:
+    """A lookup over ``facts`` (telemetry plus any ``alert.*`` / ``runbook`` keys the caller adds)."""
+    by_name: dict[str, list[str]] = {}
+    for key in facts:
+        by_name.setdefault(str(key).split("{", 1)[0].strip(), []).append(key)
+    preferred = [p.lower() for p in prefer if p]
+
+    def find(key: str) -> Any:
+        if key in facts:
+            return facts[key]
+        keys = by_name.get(key.split("{", 1)[0])
+        if keys:
+            best = next((k for k in keys if any(f'"{p}"' in k.lower() for p in preferred)), keys[0])
+            return facts[best]
+        return _converted(key, find_raw)
+
+    def find_raw(key: str) -> Any:
+        keys = by_name.get(key)
+        if keys:
+            best = next((k for k in keys if any(f'"{p}"' in k.lower() for p in preferred)), keys[0])
+            return facts[best]
+        return _MISSING
+
+    return find
+
+
+def _converted(key: str, find_raw: Lookup) -> Any:
+    """``age_minutes`` from ``age_hours`` (and the other unit pairs)."""
+    for unit, seconds in _UNITS.items():
+        suffix = "_" + unit
+        if key.endswith(suffix):
+            stem = key[: -len(suffix)]
+            for other, other_seconds in _UNITS.items():
+                value = find_raw(stem + "_" + other) if other != unit else _MISSING
+                if value is not _MISSING:
+                    try:
+                        return float(value) * other_seconds / seconds
+                    except (TypeError, ValueError):
+                        return _MISSING
+    return _MISSING
+
+
+def evaluate(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool:
+    """True when ``condition`` holds over ``facts``; raises ConfigError on a malformed condition."""
+    return compile_condition(condition)(snapshot_lookup(facts, prefer))
+
+
+def condition_keys(condition: str) -> list[str]:
+    """The KEYs a condition reads, for evidence."""
+    keys = []
+    for match in re.finditer(r"([A-Za-z_][\w.]*(?:\{[^}]*\})?)\s*(?:<=|>=|==|!=|<|>|\bexists\b|\bmissing\b|"
+                             r"\bcontains\b|\bin\b)", condition):
+        if match.group(1).lower() not in ("and", "or", "not"):
+            keys.append(match.group(1))
+    return keys

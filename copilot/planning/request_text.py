@@ -1,0 +1,111 @@
+"""Names in a chat request: "roll back checkout in shop", "cordon node worker-3", "block 203.0.113.7".
+
+Patterns are compiled once. A candidate that is a common English word is ignored,
+so "in production" or "the node is down" bind nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from copilot.planning.names import as_cidr, looks_like_pod_name, workload_from_pod
+
+_NAME = r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])"
+_COMMON_WORDS = frozenset(
+    """a an the this that these those it its is are was were be been being of to for from on at by with
+    without in into onto out over under up down off again all any some every each no not our my your their
+    his her we us you they them he she me i please now right just still also too very so then than there here
+    what which who whom whose when where why how help me can could would should will may might must
+    do does did done doing have has had after before since until while because if else again back
+    latest last previous
+    current prod production staging stage dev development test cluster node pod pods nodes service services
+    namespace namespaces deployment deployments app apps job jobs container database db secret zone flag
+    function one two three four five six seven eight nine ten minutes minute hours hour days day seconds
+    errors error issue issues problem problems incident alert alerts traffic load latency memory cpu disk
+    replicas replica instance instances everything something nothing anything whole entire same other
+    again asap immediately quickly today yesterday tonight mins min ago""".split()
+)
+
+# entity -> patterns whose group 1 is the name; earlier patterns win.
+_PATTERNS: dict[str, tuple[str, ...]] = {
+    "namespace": (
+        rf"\b(?:namespace|ns|project)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:namespace|project)\b",
+        rf"(?:^|\s)(?:-n|--namespace)[\s=]+{_NAME}",
+        rf"\bin\s+(?:the\s+)?{_NAME}\b(?!\s+(?:deployment|node|pod))",
+    ),
+    "pod": (rf"\bpod[\s:=/]+{_NAME}", rf"\b{_NAME}\s+pod\b"),
+    "deployment": (
+        rf"\b(?:deployment|deploy|statefulset|daemonset|workload)[\s:=/]+{_NAME}",
+        rf"\b{_NAME}\s+(?:deployment|statefulset|daemonset)\b",
+        rf"\b(?:roll\s*back|revert|restart|bounce|scale(?:\s+(?:up|down|out|in))?|redeploy|undo)\s+"
+        rf"(?:the\s+)?(?:deployment\s+|deploy\s+)?{_NAME}",
+    ),
+    "node": (
+        rf"\bnode[\s:=/]+{_NAME}", rf"\b(?:cordon|uncordon|drain|evacuate)\s+(?:the\s+)?(?:node\s+)?{_NAME}",
+        rf"\b{_NAME}\s+node\b",
+    ),
+    "service": (rf"\bservice[\s:=/]+{_NAME}", rf"\b{_NAME}\s+service\b", rf"\bsvc[\s:=/]+{_NAME}"),
+    "cluster": (rf"\bcluster[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:db\s+|database\s+|postgres\s+)?cluster\b"),
+    "pvc": (rf"\b(?:pvc|persistentvolumeclaim|volume\s+claim)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+pvc\b"),
+    "job": (rf"\b(?:job|cronjob)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:cron)?job\b"),
+    "secret": (rf"\bsecret[\s:=/]+{_NAME}", rf"\b(?:rotate|revoke)\s+(?:the\s+)?{_NAME}"),
+    "container": (rf"\bcontainer[\s:=/]+{_NAME}", rf"(?:^|\s)(?:-c|--container)[\s=]+{_NAME}"),
+    "hpa": (rf"\b(?:hpa|autoscaler|horizontalpodautoscaler)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+hpa\b"),
+    "zone": (rf"\bzone[\s:=/]+{_NAME}", rf"\b{_NAME}\s+zone\b"),
+    "function": (rf"\b(?:function|lambda)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:function|lambda)\b"),
+    "flag": (rf"\b(?:feature\s+)?flag[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:feature\s+)?flag\b"),
+    "database": (rf"\b(?:database|db)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:database|db)\b"),
+}
+_NEEDS_SHAPE = frozenset({"pod", "node"})  # "a logging pod", "the worker node" name nothing
+_COMPILED = {entity: tuple(re.compile(p, re.IGNORECASE) for p in pats) for entity, pats in _PATTERNS.items()}
+_IPV4 = re.compile(r"\b((?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?)\b")
+_IPV6 = re.compile(r"(?<![\w:])((?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?:/\d{1,3})?)(?![\w:])", re.IGNORECASE)
+_QUALIFIED = re.compile(rf"\b{_NAME}/{_NAME}\b")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+
+
+def entities_from_text(text: str) -> dict[str, str]:
+    """Entity name -> value found in free text (lower-cased names; IPs as CIDRs)."""
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    for entity, patterns in _COMPILED.items():
+        value = _first_name(patterns, text)
+        if value and (entity not in _NEEDS_SHAPE or re.search(r"[-.\d]", value)):
+            out[entity] = value
+    _qualified_names(text, out)
+    for token in _TOKEN.findall(text.lower()):
+        if "pod" not in out and looks_like_pod_name(token):
+            out["pod"] = token
+    if "pod" in out and "deployment" not in out:
+        workload = workload_from_pod(out["pod"])
+        if workload:
+            out["deployment"] = workload
+    ip = _IPV4.search(text) or _IPV6.search(text)
+    if ip:
+        out["cidr"] = as_cidr(ip.group(1))
+    return out
+
+
+def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            name = match.group(1).lower().strip(".")
+            if name and name not in _COMMON_WORDS and not name.isdigit() and len(name) > 1:
+                return name
+    return None
+
+
+def _qualified_names(text: str, out: dict[str, str]) -> None:
+    """``shop/checkout`` names a namespace and a workload unless a kind prefix says otherwise."""
+    kinds = {"deployment", "deploy", "pod", "po", "node", "svc", "service", "job", "pvc", "statefulset",
+             "sts", "daemonset", "ds", "secret", "hpa"}
+    for match in _QUALIFIED.finditer(text):
+        first, second = match.group(1).lower(), match.group(2).lower()
+        if first in kinds or first in _COMMON_WORDS or second in _COMMON_WORDS:
+            continue
+        if re.fullmatch(r"[\d.]+", first):
+            continue
+        out.setdefault("namespace", first)
+        out.setdefault("pod" if looks_like_pod_name(second) else "deployment", second)
+        return
