@@ -1,0 +1,284 @@
+"""The guard: a proposed ToolCall and a Principal in, a Decision with reasons out. Pure.
+
+Pipeline: unknown tool -> schema -> risk escalation -> policy (Cedar: roles, environments,
+limits, freeze) -> blast radius -> grounding -> approvals. Every failing step adds a
+reason; any reason from those steps makes the outcome ``deny``.
+
+An unknown tool is a ``deny`` decision, not an exception: the caller asked a question
+and gets an answer (the CLI exits 0; only a malformed call is exit 2).
+
+Invariant 3: only the typed call (tool, args), the principal and the presence of
+grounding count. ``rationale`` and the text of citations / evidence are never read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from copilot.catalog import Catalog
+from copilot.domain import RISK_ORDER, Decision, Principal, Risk, ToolCall, ToolSpec
+from copilot.errors import UserInputError
+from copilot.policy import Policy, Requirements
+
+_NODE_TOOLS = ("drain_node", "cordon_node")
+_WILDCARD_PATHS = re.compile(r"^/?\*+(/\*+)*$|^/$")
+_WILDCARD_REGEX = {".*", ".+", ".*.*", "(.*)", ""}
+_MATCHER = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"?(.*?)"?$')
+
+
+class Guard:
+    """Decides on one call at a time. Holds the catalog and the compiled policy; no I/O."""
+
+    def __init__(self, catalog: Catalog, policy: Policy) -> None:
+        self.catalog = catalog
+        self.policy = policy
+
+    def check(
+        self,
+        call: ToolCall,
+        principal: Principal,
+        *,
+        inflight: Sequence[ToolCall] = (),
+        require_grounding: bool = False,
+    ) -> Decision:
+        """The decision for ``call`` by ``principal``, given the calls already in flight."""
+        try:
+            spec = self.catalog.get(call.tool)
+        except UserInputError as exc:
+            return Decision(outcome="deny", reasons=(str(exc),), tool=call.tool)
+        try:
+            args = self.catalog.validate_args(spec.name, call.args)
+        except UserInputError as exc:
+            return Decision(
+                outcome="deny", reasons=(str(exc),), tool=spec.name, mutating=spec.mutating, risk=spec.risk
+            )
+        target = self.catalog.target(ToolCall(tool=spec.name, args=args))
+        namespace = str(args.get("namespace", ""))
+        environment = self.policy.environment_for(args.get("namespace"), target)
+        risk, risk_reasons = escalate_risk(spec, args)
+        needs = self.policy.requirements(spec, risk, environment, namespace)
+        context = self.policy.context(spec, args, environment=environment, target=target, risk=needs.risk)
+        verdict = self.policy.authorize("request", principal, spec.name, context)
+        denied = (
+            []
+            if verdict.allowed
+            else self._policy_reasons(principal, spec, environment, needs, verdict.reasons)
+        )
+        denied += blast_radius(
+            spec,
+            args,
+            target,
+            self.policy.is_production(environment),
+            environment,
+            self._normalized(inflight),
+        )
+        if require_grounding and spec.mutating and not call.grounded:
+            denied.append(
+                f"ungrounded mutating call: {spec.name} cites no runbook passage and no telemetry "
+                "evidence; attach a citation or evidence before it can be approved"
+            )
+        base = {
+            "tool": spec.name,
+            "mutating": spec.mutating,
+            "risk": needs.risk,
+            "target": target,
+            "environment": environment,
+            "normalized_args": args,
+        }
+        if denied:
+            return Decision(outcome="deny", reasons=tuple(denied), **base)
+        rules = ", ".join(repr(r) for r in verdict.rule_ids)
+        if needs.approvals == 0:
+            reason = f"allowed at once: {spec.name} needs no approval in {environment} (rule {rules})"
+            return Decision(outcome="allow", reasons=(reason,), **base)
+        return Decision(
+            outcome="needs_approval",
+            reasons=(_approval_reason(needs, environment, rules), *risk_reasons),
+            approvals_required=needs.approvals,
+            approver_roles=needs.approver_roles,
+            ttl_seconds=needs.ttl_seconds,
+            **base,
+        )
+
+    def check_approver(
+        self,
+        call: ToolCall,
+        decision: Decision,
+        approver: Principal,
+        requester: Principal,
+        prior_approvers: Sequence[str] = (),
+    ) -> list[str]:
+        """Why ``approver`` may NOT approve this call now; an empty list means they may."""
+        if decision.outcome == "deny":
+            return [f"the guard denied this call ({decision.reasons[0]}); it cannot be approved"]
+        if decision.tool not in self.catalog:
+            return [f"unknown tool {decision.tool!r}; it cannot be approved"]
+        spec = self.catalog.get(decision.tool)
+        args = decision.normalized_args or self.catalog.validate_args(spec.name, call.args)
+        environment = decision.environment or self.policy.doc.environments.default
+        reasons: list[str] = []
+        roles = sorted(self.policy.effective_roles(approver))
+        if not self.policy.can_ever_approve(approver):
+            reasons.append(
+                f"{approver.name} (roles: {', '.join(roles) or 'none'}) can never approve; "
+                "ask someone with an approver role"
+            )
+        else:
+            context = self.policy.context(
+                spec, args, environment=environment, target=decision.target or spec.name, risk=decision.risk
+            )
+            verdict = self.policy.authorize("approve", approver, spec.name, context)
+            if not verdict.allowed:
+                who = ", ".join(decision.approver_roles) or "nobody"
+                reasons.append(
+                    f"{approver.name} (roles: {', '.join(roles) or 'none'}) may not approve "
+                    f"{spec.name} in {environment}; approvers: {who}"
+                )
+                reasons += verdict.reasons
+        if approver.name in prior_approvers:
+            reasons.append(f"{approver.name} already approved this call; another person must approve")
+        elif approver.name == requester.name and decision.approvals_required >= 2:
+            if len(prior_approvers) + 1 >= decision.approvals_required:
+                reasons.append(
+                    f"the requester ({requester.name}) cannot give the final approval of a "
+                    f"{decision.approvals_required}-person action; another person must approve"
+                )
+        return reasons
+
+    def _policy_reasons(
+        self,
+        principal: Principal,
+        spec: ToolSpec,
+        environment: str,
+        needs: Requirements,
+        forbids: Sequence[str],
+    ) -> list[str]:
+        roles = sorted(self.policy.effective_roles(principal))
+        reasons = list(forbids)
+        if not forbids or not set(roles) & set(needs.request_roles):
+            allowed = ", ".join(needs.request_roles) or "no role"
+            reasons.append(
+                f"not permitted: {principal.name} (roles: {', '.join(roles) or 'none'}) may not request "
+                f"{spec.name} in {environment}; allowed roles here: {allowed}"
+            )
+        return reasons
+
+    def _normalized(self, calls: Sequence[ToolCall]) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for other in calls:
+            if other.tool in self.catalog:
+                try:
+                    out.append((other.tool, self.catalog.validate_args(other.tool, other.args)))
+                except UserInputError:
+                    continue  # a malformed in-flight call cannot widen this one's blast radius
+        return out
+
+
+def _approval_reason(needs: Requirements, environment: str, rules: str) -> str:
+    who = ", ".join(needs.approver_roles) or "nobody (no approve rule applies; fix the policy)"
+    plural = "s" if needs.approvals > 1 else ""
+    ttl = f" within {needs.ttl_seconds // 60}m" if needs.ttl_seconds else ""
+    two = "; two different people, the requester never gives the final one" if needs.approvals >= 2 else ""
+    return (
+        f"needs {needs.approvals} approval{plural} from {who}{ttl} (risk {needs.risk}, {environment}, "
+        f"rule {rules}){two}"
+    )
+
+
+# --------------------------------------------------------------------------- risk
+
+
+def escalate_risk(spec: ToolSpec, args: Mapping[str, Any]) -> tuple[Risk, list[str]]:
+    """The tool's default risk, raised by the catalog's risk rules that match ``args``."""
+    risk: Risk = spec.risk
+    reasons = []
+    for rule in spec.risk_rules:
+        if rule.arg in args and _rule_matches(rule.op, args[rule.arg], rule.value):
+            if RISK_ORDER[rule.risk] > RISK_ORDER[risk]:
+                risk = rule.risk
+            reasons.append(f"risk {rule.risk}: {rule.reason or f'{rule.arg} {rule.op} {rule.value}'}")
+    return risk, reasons
+
+
+def _rule_matches(op: str, value: Any, expected: Any) -> bool:
+    if op == "eq":
+        return bool(value == expected)
+    if op == "in":
+        return value in expected
+    if op == "lte":
+        return bool(value <= expected)
+    return bool(value >= expected)
+
+
+# --------------------------------------------------------------------------- blast radius
+
+
+def blast_radius(
+    spec: ToolSpec,
+    args: Mapping[str, Any],
+    target: str,
+    production: bool,
+    environment: str,
+    inflight: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[str]:
+    """Reasons a call reaches too far: whole services down, whole zones, huge networks, many nodes."""
+    name = spec.name
+    if name == "scale_deployment" and args.get("replicas") == 0 and production:
+        return [
+            f"blast radius: scaling {target} to 0 in {environment} takes the service down; "
+            "scale to at least 1 replica"
+        ]
+    if name in _NODE_TOOLS:
+        return _node_radius(name, str(args["node"]), inflight)
+    if name == "purge_cdn_cache":
+        paths = list(args.get("paths", []))
+        if not paths:
+            return ["purge_cdn_cache needs at least one path; list the paths to purge"]
+        if any(_WILDCARD_PATHS.match(p.strip()) for p in paths):
+            return [
+                f"blast radius: purging every path of zone {args['zone']} empties the whole cache; "
+                "list the paths that are stale instead"
+            ]
+    if name == "block_ip":
+        net = ipaddress.ip_network(str(args["cidr"]), strict=False)
+        widest = 8 if net.version == 4 else 32
+        if net.prefixlen <= widest:
+            return [
+                f"blast radius: blocking {net} covers {net.num_addresses:,} addresses; block a prefix "
+                f"longer than /{widest}"
+            ]
+    if name == "silence_alert" and not any(_specific(m) for m in args.get("matchers", [])):
+        return [
+            "blast radius: this silence matches every alert; add a positive matcher such as "
+            "alertname=X (wildcards and negative matchers alone do not count)"
+        ]
+    if name == "update_hpa" and args.get("min_replicas", 0) > args.get("max_replicas", 10**9):
+        return [
+            f"min_replicas ({args['min_replicas']}) is above max_replicas ({args['max_replicas']}); "
+            "swap them or raise max_replicas"
+        ]
+    return []
+
+
+def _node_radius(name: str, node: str, inflight: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    blocking = ("drain_node", "cordon_node") if name == "drain_node" else ("drain_node",)
+    others = sorted(
+        {str(a.get("node")) for tool, a in inflight if tool in blocking and a.get("node") != node}
+    )
+    if not others:
+        return []
+    return [
+        f"blast radius: {', '.join(others)} is already being drained or cordoned; {name} one node at a "
+        "time, after the other finishes"
+    ]
+
+
+def _specific(matcher: str) -> bool:
+    found = _MATCHER.match(matcher.strip())
+    if not found:
+        return False
+    _name, op, value = found.groups()
+    return op == "=" and value not in ("", "*") or op == "=~" and value not in _WILDCARD_REGEX
