@@ -26,7 +26,7 @@ from pydantic_ai.usage import RunUsage
 from copilot.catalog import Catalog
 from copilot.domain import PlanRequest, Suggestion, Usage
 from copilot.errors import ConfigError
-from copilot.planning.grounding import PlanningContext
+from copilot.planning.grounding import PlanningContext, ground_calls
 from copilot.planning.llm_output import PlanOutputBase, output_to_suggestion, plan_output_model
 from copilot.planning.prompts import PromptTemplate, render_prompt
 
@@ -108,31 +108,39 @@ class LLMPlanner:
         return self.plan_context(self.contexts.build(request))
 
     def plan_context(self, ctx: PlanningContext) -> Suggestion:
-        suggestion, _ = self.try_plan_context(ctx)
+        suggestion, failure = self.ask_model(ctx)
+        if suggestion is None:
+            return self.fall_back(ctx, failure)
         return suggestion
 
-    def try_plan_context(self, ctx: PlanningContext) -> tuple[Suggestion, bool]:
-        """The LLM's suggestion and True, or the runbook planner's with a note and False."""
+    def ask_model(self, ctx: PlanningContext) -> tuple[Suggestion | None, str]:
+        """The model's suggestion, or None and why it failed (timeout, error, invalid output)."""
         rendered = render_prompt(self.prompt, ctx.request, list(ctx.chunks), self.catalog,
                                  entities=_entities(ctx))
         try:
             result = self.agent.run_sync(rendered.user, instructions=rendered.instructions,
                                          timeout=self.timeout_s, model_settings={"timeout": self.timeout_s})
         except TimeoutError:
-            return self._fall_back(ctx, f"timed out after {self.timeout_s:g}s"), False
+            return None, f"timed out after {self.timeout_s:g}s"
         except (AgentRunError, ValidationError) as exc:
-            return self._fall_back(ctx, _describe(exc)), False
+            return None, _describe(exc)
         except UserError as exc:  # misconfigured model: still answer, and say why
-            return self._fall_back(ctx, f"is misconfigured ({exc})"), False
+            return None, f"is misconfigured ({exc})"
+        except Exception as exc:  # noqa: BLE001 - edge: an LLM failure must never fail the request
+            log.exception("llm planner: unexpected error from the model")
+            return None, f"failed ({type(exc).__name__})"
         suggestion = output_to_suggestion(result.output, ctx.request, list(ctx.chunks), self.catalog)
+        grounded = ground_calls(suggestion.calls, self.catalog)
+        suggestion.calls = grounded.kept
+        suggestion.dropped += grounded.dropped
         usage = result.usage
         suggestion.usage = Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                                  requests=usage.requests, cost_usd=self.price.cost(usage))
         suggestion.model = self.model
         suggestion.prompt_hash = self.prompt_hash
-        return suggestion, True
+        return suggestion, ""
 
-    def _fall_back(self, ctx: PlanningContext, why: str) -> Suggestion:
+    def fall_back(self, ctx: PlanningContext, why: str) -> Suggestion:
         log.warning("llm planner %s; falling back to the %s planner", why, self.fallback.name)
         suggestion = self.fallback.plan_context(ctx)
         note = f"LLM planner {why}; fell back to the {self.fallback.name} planner"
