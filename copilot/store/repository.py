@@ -1,0 +1,249 @@
+"""SqlStore: the Store port over SQLAlchemy (SQLite or PostgreSQL), with a unit of work for the service.
+
+Every write runs in one transaction (``SqlStore.transaction()``); the approval service composes row
+locks, conditional state updates, target locks and audit appends inside it, so each transition and
+its audit record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from copilot.domain import Action, ActionState, Approval, AuditEvent, Decision, Principal, ToolCall
+from copilot.errors import LockHeld, UpstreamError, UserInputError
+from copilot.settings import Settings
+from copilot.store import audit
+from copilot.store.db import make_engine, migrate, read_transaction, write_transaction
+from copilot.store.models import actions, approvals, audit_head, audit_log, target_locks
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def action_target(action: Action) -> str:
+    return action.decision.target or action.call.tool
+
+
+class SqlTransaction:
+    """One open write transaction. Methods map one-to-one onto the statements they run."""
+
+    def __init__(self, conn: Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    def lock_action(self, action_id: str) -> Action | None:
+        """Read an action and lock its row until commit (FOR UPDATE; SQLite holds the write lock already)."""
+        row = self.conn.execute(select(actions).where(actions.c.id == action_id).with_for_update()).first()
+        return None if row is None else _to_action(row, _approvals_of(self.conn, [action_id]))
+
+    def insert_action(self, action: Action, *, suggestion_id: str | None = None) -> None:
+        values = _action_values(action, self.clock())
+        self.conn.execute(insert(actions).values(**values, suggestion_id=suggestion_id))
+
+    def set_state(self, action_id: str, *, expected: Collection[ActionState], new: ActionState,
+                  result: Mapping[str, Any] | None = None, decision: Decision | None = None) -> bool:
+        """Conditional UPDATE ... WHERE state IN expected; True when this call made the transition."""
+        values: dict[str, Any] = {"state": new.value, "updated_at": self.clock()}
+        if result is not None:
+            values["result"] = dict(result)
+        if decision is not None:
+            values["decision"] = decision.model_dump(mode="json")
+        stmt = (update(actions).where(and_(actions.c.id == action_id,
+                                           actions.c.state.in_([s.value for s in expected])))
+                .values(**values))
+        return self.conn.execute(stmt).rowcount == 1
+
+    def find_approval(self, idempotency_key: str) -> Approval | None:
+        stmt = select(approvals).where(approvals.c.idempotency_key == idempotency_key)
+        row = self.conn.execute(stmt).first()
+        return None if row is None else _to_approval(row)
+
+    def add_approval(self, approval: Approval) -> None:
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(approvals).values(
+                    action_id=approval.action_id, approver=approval.approver,
+                    approver_roles=sorted(approval.approver_roles), at=approval.at,
+                    idempotency_key=approval.idempotency_key))
+        except IntegrityError:
+            raise UserInputError(
+                f"idempotency key {approval.idempotency_key!r} was already used; send a fresh key per click"
+            ) from None
+
+    def acquire_lock(self, target: str, action_id: str, holder: str, lease_seconds: int) -> None:
+        """Take the per-target lock for ``action_id``; raise LockHeld naming the live holder."""
+        now = self.clock()
+        expires = now + timedelta(seconds=lease_seconds)
+        row = self.conn.execute(select(target_locks).where(target_locks.c.target == target)
+                                .with_for_update()).first()
+        if row is None:
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(insert(target_locks).values(
+                        target=target, action_id=action_id, holder=holder, acquired_at=now,
+                        expires_at=expires))
+                return
+            except IntegrityError:  # another replica inserted it between our SELECT and INSERT
+                row = self.conn.execute(select(target_locks).where(target_locks.c.target == target)).one()
+        lock_expires = _aware(row.expires_at)
+        if row.action_id != action_id and lock_expires is not None and lock_expires > now:
+            raise LockHeld(target, str(row.holder))
+        self.conn.execute(update(target_locks).where(target_locks.c.target == target).values(
+            action_id=action_id, holder=holder, acquired_at=now, expires_at=expires))
+
+    def release_lock(self, target: str, action_id: str) -> None:
+        self.conn.execute(delete(target_locks).where(and_(target_locks.c.target == target,
+                                                          target_locks.c.action_id == action_id)))
+
+    def actions_in(self, states: Collection[ActionState]) -> list[Action]:
+        return _select_actions(self.conn, states=states)
+
+    def append_audit(self, kind: str, *, principal: str | None, action_id: str | None,
+                     payload: Mapping[str, Any]) -> AuditEvent:
+        return audit.append_event(self.conn, kind, principal=principal, action_id=action_id,
+                                  payload=payload, at=self.clock())
+
+
+class SqlStore:
+    """The Store port on SQLAlchemy. ``SqlStore.open(url)`` migrates to head first."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock = utcnow, run_migrations: bool = True) -> SqlStore:
+        engine = make_engine(url)
+        if run_migrations:
+            try:
+                migrate(engine)
+            except OperationalError as exc:
+                engine.dispose()
+                raise UpstreamError(f"cannot open the database at {engine.url!r}: {exc.orig}; "
+                                    "check COPILOT_DATABASE_URL and that the server is up") from None
+        return cls(engine, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> SqlStore:
+        if settings.database_url is None:
+            settings.ensure_home()
+        return cls.open(settings.resolved_database_url, clock=clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with write_transaction(self.engine) as conn:
+            yield SqlTransaction(conn, self.clock)
+
+    # ------------------------------------------------------------------ Store port (each call commits)
+
+    def save_action(self, action: Action) -> None:
+        """Insert or replace the action row (approvals are written by the service, not here)."""
+        with write_transaction(self.engine) as conn:
+            values = _action_values(action, self.clock())
+            done = conn.execute(update(actions).where(actions.c.id == action.id).values(**values)).rowcount
+            if not done:
+                conn.execute(insert(actions).values(**values))
+
+    def get_action(self, action_id: str) -> Action | None:
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(select(actions).where(actions.c.id == action_id)).first()
+            return None if row is None else _to_action(row, _approvals_of(conn, [action_id]))
+
+    def list_actions(self, *, since: datetime | None = None,
+                     states: Sequence[ActionState] | None = None) -> list[Action]:
+        """Actions oldest first, with approvals, optionally since a time and in some states."""
+        with read_transaction(self.engine) as conn:
+            return _select_actions(conn, states=states, since=since)
+
+    def append_audit(self, kind: str, *, principal: str | None, action_id: str | None,
+                     payload: Mapping[str, Any]) -> AuditEvent:
+        with self.transaction() as tx:
+            return tx.append_audit(kind, principal=principal, action_id=action_id, payload=payload)
+
+    def audit_events(self, *, action_id: str | None = None) -> list[AuditEvent]:
+        return [audit.to_event(r) for r in self.audit_records(action_id=action_id)]
+
+    def audit_records(self, *, action_id: str | None = None) -> list[audit.StoredRecord]:
+        stmt = select(audit_log).order_by(audit_log.c.seq)
+        if action_id is not None:
+            stmt = stmt.where(audit_log.c.action_id == action_id)
+        with read_transaction(self.engine) as conn:
+            return [audit.StoredRecord(**row._asdict()) for row in conn.execute(stmt)]
+
+    def verify_audit(self) -> audit.ChainReport:
+        with read_transaction(self.engine) as conn:
+            head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+            rows = conn.execute(select(audit_log).order_by(audit_log.c.seq))
+            records = (audit.StoredRecord(**row._asdict()) for row in rows)
+            return audit.verify_chain(records, head_seq=int(head.seq), head_hash=str(head.hash))
+
+
+def _action_values(action: Action, now: datetime) -> dict[str, Any]:
+    return {
+        "id": action.id, "tool": action.call.tool, "target": action_target(action),
+        "state": action.state.value,
+        "call": action.call.model_dump(mode="json"), "requester": action.requester.model_dump(mode="json"),
+        "decision": action.decision.model_dump(mode="json"), "created_at": action.created_at,
+        "updated_at": now, "expires_at": action.expires_at, "planner": action.planner,
+        "prompt_hash": action.prompt_hash, "result": action.result,
+    }
+
+
+def _select_actions(conn: Connection, *, states: Collection[ActionState] | None = None,
+                    since: datetime | None = None) -> list[Action]:
+    stmt = select(actions).order_by(actions.c.created_at, actions.c.id)
+    if states is not None:
+        stmt = stmt.where(actions.c.state.in_([s.value for s in states]))
+    if since is not None:
+        stmt = stmt.where(actions.c.created_at >= since.astimezone(UTC))
+    rows = list(conn.execute(stmt))
+    by_action = _approvals_of(conn, [row.id for row in rows])
+    return [_to_action(row, by_action) for row in rows]
+
+
+def _approvals_of(conn: Connection, action_ids: Sequence[str]) -> dict[str, list[Approval]]:
+    found: dict[str, list[Approval]] = {}
+    if not action_ids:
+        return found
+    stmt = select(approvals).where(approvals.c.action_id.in_(list(action_ids))).order_by(approvals.c.id)
+    for row in conn.execute(stmt):
+        found.setdefault(row.action_id, []).append(_to_approval(row))
+    return found
+
+
+def _to_approval(row: Row[Any]) -> Approval:
+    return Approval(action_id=row.action_id, approver=row.approver,
+                    approver_roles=frozenset(row.approver_roles), at=_aware(row.at),
+                    idempotency_key=row.idempotency_key)
+
+
+def _to_action(row: Row[Any], approvals_by_action: Mapping[str, list[Approval]]) -> Action:
+    return Action(
+        id=row.id, call=ToolCall.model_validate(row.call), requester=Principal.model_validate(row.requester),
+        decision=Decision.model_validate(row.decision), state=ActionState(row.state),
+        created_at=_aware(row.created_at), expires_at=_aware(row.expires_at),
+        approvals=list(approvals_by_action.get(row.id, [])), planner=row.planner, prompt_hash=row.prompt_hash,
+        result=row.result,
+    )
