@@ -362,7 +362,7 @@ def test_freeze_blocks_mutating_tools_except_exemptions(
     assert any(phrase in r for r in decision.reasons), decision.reasons
 
 
-# --------------------------------------------------------------------------- blast radius with calls in flight
+# -------------------------------------------------- blast radius with calls in flight
 
 
 @pytest.mark.parametrize(
