@@ -114,8 +114,9 @@ class SqlTransaction:
         self.conn.execute(delete(target_locks).where(and_(target_locks.c.target == target,
                                                           target_locks.c.action_id == action_id)))
 
-    def actions_in(self, states: Collection[ActionState]) -> list[Action]:
-        return _select_actions(self.conn, states=states)
+    def actions_in(self, states: Collection[ActionState], *,
+                   updated_before: datetime | None = None) -> list[Action]:
+        return _select_actions(self.conn, states=states, updated_before=updated_before)
 
     def append_audit(self, kind: str, *, principal: str | None, action_id: str | None,
                      payload: Mapping[str, Any]) -> AuditEvent:
@@ -212,12 +213,14 @@ def _action_values(action: Action, now: datetime) -> dict[str, Any]:
 
 
 def _select_actions(conn: Connection, *, states: Collection[ActionState] | None = None,
-                    since: datetime | None = None) -> list[Action]:
+                    since: datetime | None = None, updated_before: datetime | None = None) -> list[Action]:
     stmt = select(actions).order_by(actions.c.created_at, actions.c.id)
     if states is not None:
         stmt = stmt.where(actions.c.state.in_([s.value for s in states]))
     if since is not None:
         stmt = stmt.where(actions.c.created_at >= since.astimezone(UTC))
+    if updated_before is not None:
+        stmt = stmt.where(actions.c.updated_at <= updated_before.astimezone(UTC))
     rows = list(conn.execute(stmt))
     by_action = _approvals_of(conn, [row.id for row in rows])
     return [_to_action(row, by_action) for row in rows]

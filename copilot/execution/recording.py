@@ -1,0 +1,47 @@
+"""RecordingExecutor: runs nothing, records every call in memory and answers ok. For the demo and tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from copilot.domain import ExecutionResult, ToolCall
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    call: ToolCall
+    dry_run: bool
+    at: datetime
+
+
+class RecordingExecutor:
+    """Supports every tool (or only ``tools``); thread-safe; ``runs`` lists what it was asked to do."""
+
+    def __init__(self, name: str = "recording", *, tools: Iterable[str] | None = None) -> None:
+        self.name = name
+        self._tools = frozenset(tools) if tools is not None else None
+        self._lock = threading.Lock()
+        self._runs: list[RecordedRun] = []
+
+    def supports(self, tool: str) -> bool:
+        return self._tools is None or tool in self._tools
+
+    def execute(self, call: ToolCall, *, dry_run: bool = False) -> ExecutionResult:
+        with self._lock:
+            self._runs.append(RecordedRun(call=call, dry_run=dry_run, at=datetime.now(UTC)))
+        verb = "would run" if dry_run else "recorded"
+        message = f"{verb} {call.tool} (recording executor: nothing changed)"
+        output = {"executor": self.name, "tool": call.tool, "args": dict(call.args), "message": message}
+        return ExecutionResult(ok=True, dry_run=dry_run, output=output)
+
+    @property
+    def runs(self) -> list[RecordedRun]:
+        with self._lock:
+            return list(self._runs)
+
+    @property
+    def real_runs(self) -> list[ToolCall]:
+        return [run.call for run in self.runs if not run.dry_run]
