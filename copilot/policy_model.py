@@ -216,7 +216,8 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
+    close = [c for c in choices if c.startswith(word) or word.startswith(c)]
+    close = close or difflib.get_close_matches(word, choices, n=1)
     return f"did you mean {close[0]!r}? " if close else ""
 
 
