@@ -142,7 +142,8 @@ def test_broken_policy_gives_one_line_with_file_line_and_fix(
     [
         ("permit(principal action resource);", "Cedar does not parse"),
         (
-            'forbid(principal, action == Action::"request:get_logs", resource) when { context.args.nope == 1 };',
+            'forbid(principal, action == Action::"request:get_logs", resource) '
+            "when { context.args.nope == 1 };",
             "Cedar validation failed",
         ),
         (
@@ -283,7 +284,7 @@ def test_verdict_cache_returns_what_cedar_returns(policy: Policy, catalog: Catal
             assert policy.authorize("request", who, spec.name, context, use_cache=False) == first
 
 
-# --------------------------------------------------------------------------- environments, roles, requirements
+# ---------------------------------------------------------- environments, roles, requirements
 
 
 @pytest.mark.parametrize(
