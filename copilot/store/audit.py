@@ -18,15 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from copilot.domain import AuditEvent
+from copilot.redaction import redact_obj
 from copilot.store.models import GENESIS_HASH, audit_head, audit_log
 
 
 def _redact_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Mask secrets before a payload is hashed and stored (invariant 4).
-
-    Hook: wired to ``copilot.redaction.redact_obj`` once that module lands; identity until then.
-    """
-    return dict(payload)
+    """Mask secrets before a payload is hashed and stored (invariant 4)."""
+    redacted = redact_obj(dict(payload))
+    return dict(redacted)
 
 
 def canonical_json(value: Any) -> str:
