@@ -77,11 +77,17 @@ def build_suggester(
             raise ConfigError(f"--knowledge {folder}: not a folder; give a directory of markdown runbooks")
     kb = open_knowledge_base(settings, catalog, extra_dirs=tuple(extra_knowledge),
                              ephemeral=bool(extra_knowledge), progress=progress)
-    runbook = RunbookPlanner(kb, catalog)
-    chosen: Planner = runbook
-    if name != "runbook":
-        chosen = _llm_planner(settings, catalog, ContextBuilder(kb, k=8), runbook, hybrid=name == "hybrid")
-    return Suggester(chosen, guard, catalog, knowledge_digest=knowledge_digest(kb.documents()))
+    try:
+        runbook = RunbookPlanner(kb, catalog)
+        chosen: Planner = runbook
+        if name != "runbook":
+            contexts = ContextBuilder(kb, k=8)
+            chosen = _llm_planner(settings, catalog, contexts, runbook, hybrid=name == "hybrid")
+        digest = knowledge_digest(kb.documents())
+    except BaseException:
+        kb.close()
+        raise
+    return Suggester(chosen, guard, catalog, knowledge_digest=digest, on_close=[kb.close])
 
 
 def _llm_planner(settings: Settings, catalog: Catalog, contexts: Any, runbook: Any, *,

@@ -45,9 +45,9 @@ def register(app: typer.Typer) -> None:
 
         with cli_errors():
             plan_request = build_request(request, alert, telemetry, as_name, roles)
-            suggester = build_suggester(load_settings(), planner=planner,
-                                        extra_knowledge=tuple(knowledge or ()))
-            suggestion = suggester.suggest(plan_request)
+            with build_suggester(load_settings(), planner=planner,
+                                 extra_knowledge=tuple(knowledge or ())) as suggester:
+                suggestion = suggester.suggest(plan_request)
         if as_json:
             typer.echo(json.dumps(suggestion_json(suggestion), indent=2, default=str))
         else:

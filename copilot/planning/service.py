@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Protocol
 
 from copilot.catalog import Catalog
@@ -31,11 +32,24 @@ class Suggester:
     """One planner plus the guard: ``suggest(request)`` returns calls that each carry a Decision."""
 
     def __init__(self, planner: Planner, guard: GuardPort, catalog: Catalog, *,
-                 knowledge_digest: str = "") -> None:
+                 knowledge_digest: str = "", on_close: Sequence[Callable[[], None]] = ()) -> None:
         self.planner = planner
         self.guard = guard
         self.catalog = catalog
         self.knowledge_digest = knowledge_digest
+        self._on_close = list(on_close)
+
+    def close(self) -> None:
+        """Release what the composition opened (e.g. a throwaway knowledge base)."""
+        while self._on_close:
+            self._on_close.pop()()
+
+    def __enter__(self) -> Suggester:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     @property
     def name(self) -> str:
