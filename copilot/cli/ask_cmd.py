@@ -10,7 +10,6 @@ import typer
 import yaml
 from pydantic import ValidationError
 from rich.markup import escape
-from rich.table import Table
 
 from copilot.cli.common import cli_errors, console
 from copilot.domain import Alert, PlanRequest, Principal, ProposedCall, Suggestion
@@ -137,39 +136,33 @@ def print_suggestion(suggestion: Suggestion) -> None:
     console.print(f"planner: {suggestion.planner}"
                   + (f"  model: {suggestion.model}" if suggestion.model else "")
                   + f"  latency: {suggestion.latency_ms:.0f} ms", style="dim")
-    if suggestion.calls:
-        console.print(_calls_table(suggestion))
-    else:
+    if not suggestion.calls:
         console.print("No calls proposed.")
+    for index, proposed in enumerate(suggestion.calls, 1):
+        _print_call(index, proposed)
     for note in suggestion.notes:
         console.print(f"note: {escape(note)}", style="yellow")
     for dropped in suggestion.dropped:
         console.print(f"dropped: {escape(dropped)}", style="dim")
 
 
-def _calls_table(suggestion: Suggestion) -> Table:
-    table = Table(show_lines=True)
-    for column in ("#", "call", "decision", "grounding"):
-        table.add_column(column)
-    for index, proposed in enumerate(suggestion.calls, 1):
-        call = proposed.call
-        args = ", ".join(f"{key}={json.dumps(value)}" for key, value in call.args.items())
-        kind = "mutating" if proposed.mutating else "read-only"
-        decision = proposed.decision
-        verdict = "-"
-        if decision is not None:
-            style = _OUTCOME_STYLE.get(decision.outcome, "")
-            verdict = f"[{style}]{decision.outcome}[/]\n" + escape("; ".join(decision.reasons))
-        label = escape(f"{call.tool}({args})") + f"\n[dim]{kind}, from {proposed.source}[/]"
-        table.add_row(str(index), label, verdict, escape(_grounding_text(proposed)))
-    return table
-
-
-def _grounding_text(proposed: ProposedCall) -> str:
-    lines = []
-    for cite in proposed.call.citations:
+def _print_call(index: int, proposed: ProposedCall) -> None:
+    call = proposed.call
+    args = ", ".join(f"{key}={json.dumps(value)}" for key, value in call.args.items())
+    kind = "mutating" if proposed.mutating else "read-only"
+    head = f"\n{index}. [bold]{escape(call.tool)}[/]({escape(args)})"
+    console.print(f"{head}  [dim]{kind}, from {proposed.source}[/]", soft_wrap=True)
+    decision = proposed.decision
+    if decision is not None:
+        style = _OUTCOME_STYLE.get(decision.outcome, "")
+        console.print(f"   decision: [{style}]{decision.outcome}[/] - {escape('; '.join(decision.reasons))}",
+                      soft_wrap=True)
+    for cite in call.citations:
         span = f":{cite.line_start}-{cite.line_end}" if cite.line_start else ""
         section = f" § {cite.section}" if cite.section else ""
-        lines.append(f"{cite.source_path}{span}{section}")
-    lines += [f"{e.key} = {json.dumps(e.value, default=str)[:60]}" for e in proposed.call.evidence]
-    return "\n".join(lines) or "(none)"
+        console.print(f"   cites: {escape(cite.source_path + span + section)}", soft_wrap=True)
+    for item in call.evidence:
+        value = json.dumps(item.value, default=str)
+        console.print(f"   evidence: {escape(item.key)} = {escape(value[:80])}", soft_wrap=True)
+    if call.rationale:
+        console.print(f"   why: {escape(call.rationale)}", soft_wrap=True)
