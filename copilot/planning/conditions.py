@@ -259,3 +259,9 @@ def condition_keys(condition: str) -> list[str]:
         if match.group(1).lower() not in ("and", "or", "not"):
             keys.append(match.group(1))
     return keys
+
+
+def condition_verifiable(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool:
+    """True when every KEY the condition reads is present (after unit conversion) in ``facts``."""
+    lookup = snapshot_lookup(facts, prefer)
+    return all(lookup(key) is not _MISSING for key in condition_keys(condition))

@@ -1,0 +1,137 @@
+"""Prose -> typed calls: "cordon the node", "roll back", "open a ticket", PromQL in code blocks.
+
+The phrase table is data: each rule names a tool, the phrase that asks for it and
+the placeholder args it takes. The same table tells whether a chat request
+explicitly asks for an action ("roll back checkout"). A phrase under a negation
+("never scale a deployment an HPA controls", "do not drain") asks for nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from copilot.errors import ConfigError
+
+Phase = str  # "diagnose" | "mitigate" | "notify"
+
+
+@dataclass(frozen=True)
+class ProseRule:
+    tool: str
+    pattern: re.Pattern[str]
+    args: dict[str, Any] = field(default_factory=dict)
+    phase: Phase = "diagnose"
+
+
+_NEAR = r"[^.;:\n]{0,40}?"
+PROSE_RULES_PATH = Path(__file__).with_name("prose_rules.yaml")
+
+
+@functools.lru_cache(maxsize=4)
+def load_prose_rules(path: Path = PROSE_RULES_PATH) -> tuple[ProseRule, ...]:
+    """The phrase table, compiled once per path."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        rules = []
+        for raw in data.get("rules", []):
+            pattern = "|".join(f"(?:{_expand(phrase)})" for phrase in raw["phrases"])
+            compiled = re.compile(pattern, re.IGNORECASE)
+            args = dict(raw.get("args") or {})
+            rules.append(ProseRule(raw["tool"], compiled, args, raw.get("phase", "diagnose")))
+    except (OSError, yaml.YAMLError, KeyError, re.error) as exc:
+        raise ConfigError(f"{path}: bad prose rule ({exc}); each rule needs tool, phase, phrases, args") \
+            from None
+    return tuple(rules)
+
+
+def _expand(phrase: str) -> str:
+    """``\\bcheck\\bN\\blogs`` -> the ``N`` gap becomes "a few words in the same clause"."""
+    return phrase.replace(r"\bN\b", r"\b" + _NEAR + r"\b")
+
+
+_NEGATION = re.compile(r"\b(?:do\s+not|don't|dont|never|avoid|not|without|instead\s+of|rather\s+than|"
+                       r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;\n]{0,30}$",
+                       re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]|$)")
+
+
+@dataclass(frozen=True)
+class ProseHit:
+    rule: ProseRule
+    sentence: str
+
+
+def prose_hits(text: str) -> list[ProseHit]:
+    """Every (rule, sentence) a text asks for, first hit per tool, negated phrases skipped."""
+    hits: dict[str, ProseHit] = {}
+    for sentence in _sentences(text):
+        for rule in load_prose_rules():
+            if rule.tool in hits:
+                continue
+            match = rule.pattern.search(sentence)
+            if match and not _NEGATION.search(sentence[: match.start()]):
+                hits[rule.tool] = ProseHit(rule, sentence.strip())
+    return list(hits.values())
+
+
+def requested_tools(text: str) -> dict[str, ProseHit]:
+    """Tools a chat request explicitly asks for, by tool name."""
+    return {hit.rule.tool: hit for hit in prose_hits(text)}
+
+
+def _sentences(text: str) -> list[str]:
+    prose = _FENCE.sub(" ", text)
+    return [m.group(0) for m in _SENTENCE.finditer(prose) if m.group(0).strip()]
+
+
+# --------------------------------------------------------------------------- PromQL in code blocks
+
+_FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
+_PROMQL_LANGS = frozenset({"promql", "prometheus", "prom", "metricsql"})
+_SHELL_START = re.compile(r"^\s*(?:\$|#|//|--|[a-z][\w.-]*\s+-{1,2}\w|(?:oc|kubectl|curl|cat|grep|echo|ssh|"
+                          r"sudo|ceph|helm|aws|gcloud|az|psql|mysql|export|for|if|then|do|done|fi)\b)")
+_PROMQL_FUNCS = re.compile(r"^\s*(?:sum|rate|irate|increase|max|min|avg|count|topk|bottomk|"
+                           r"histogram_quantile|absent|predict_linear|delta|deriv|label_replace|quantile|stddev|time|changes|resets|"
+                           r"avg_over_time|max_over_time|min_over_time|sum_over_time|count_over_time|clamp_min|"
+                           r"clamp_max|abs|ceil|floor|round|sort|sort_desc|vector|scalar|1\s*-)\s*(?:by\s*\([^)]*\)\s*)?\(")
+_METRIC_SELECTOR = re.compile(r"^\s*[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\}|\[\w+\])")
+
+
+def promql_queries(text: str) -> list[str]:
+    """PromQL expressions in fenced code blocks (``promql`` blocks, or blocks that read as PromQL)."""
+    queries: list[str] = []
+    for match in _FENCE.finditer(text):
+        lang, body = match.group(1).lower(), match.group(2)
+        if lang in _PROMQL_LANGS:
+            queries.extend(_expressions(body))
+        elif lang in ("", "text", "txt", "plaintext", "console", "shell", "bash", "sh"):
+            queries.extend(q for q in _expressions(body) if _reads_as_promql(q))
+    return queries
+
+
+def _expressions(body: str) -> list[str]:
+    """Split a block into expressions; indented or operator-led lines continue the previous one."""
+    exprs: list[str] = []
+    for line in body.splitlines():
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        stripped = line.strip()
+        continues = line[:1].isspace() or stripped[:1] in "/*+-)<>=" or (
+            bool(exprs) and exprs[-1].rstrip()[-1:] in "(/*+-,")
+        if exprs and continues:
+            exprs[-1] = exprs[-1].rstrip() + " " + line.strip()
+        else:
+            exprs.append(line.strip())
+    return exprs
+
+
+def _reads_as_promql(line: str) -> bool:
+    if _SHELL_START.match(line) or len(line) > 600:
+        return False
+    return bool(_PROMQL_FUNCS.match(line) or _METRIC_SELECTOR.match(line))
