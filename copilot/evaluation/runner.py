@@ -40,10 +40,17 @@ log = logging.getLogger(__name__)
 class Suggester(Protocol):
     """The thing under test (``copilot.compose.build_suggester`` builds the real one)."""
 
-    name: str
-    model: str | None
-    prompt_hash: str | None
-    knowledge_digest: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def prompt_hash(self) -> str | None: ...
+
+    @property
+    def knowledge_digest(self) -> str | None: ...
 
     def suggest(self, request: PlanRequest) -> Suggestion: ...
 
