@@ -230,7 +230,12 @@ def raw_policy_meta(cedar_text: str) -> list[PolicyMeta]:
 
 
 class CedarEngine:
-    """Parsed PolicySet / Schema / Entities handles plus an exact verdict cache.
+    """Parsed PolicySet / Schema / Entities handles, sliced per action, plus an exact verdict cache.
+
+    Slicing: Cedar evaluates every policy of a set, about 2 µs each, so each action gets
+    its own PolicySet holding only the policies whose action scope can include it (same
+    ``policyN`` ids, so reasons map back). A policy whose scope excludes the action can
+    never match it, so the verdict is the one the full set gives (tested).
 
     The cache key is the whole request (user, roles, action, tool, context JSON), so a hit
     returns what Cedar would return; it is dropped when it reaches CACHE_LIMIT entries.
@@ -252,10 +257,28 @@ class CedarEngine:
                 f"the compiled Cedar policy does not load ({exc}); report this with your policy file"
             ) from None
         self._metas = {f"policy{i}": meta for i, meta in enumerate(metas)}
+        self._parsed: dict[str, Any] = json.loads(cedarpy.policies_to_json_str(policies))["staticPolicies"]
+        self._groups = {
+            name: {g["id"] for g in spec.get("memberOf", [])} for name, spec in schema[""]["actions"].items()
+        }
+        self._slices: dict[str, cedarpy.PolicySet] = {}
         self._users: dict[tuple[str, frozenset[str]], cedarpy.Entities] = {}
         self._verdicts: dict[tuple[Any, ...], Verdict] = {}
         self.text = policies
         self.policy_count = len(metas)
+        self.cache_enabled = True  # benchmarks switch it off to time Cedar on every call
+
+    def policies_for(self, action: str) -> cedarpy.PolicySet:
+        """The PolicySet slice that can apply to ``action`` (built once per action)."""
+        found = self._slices.get(action)
+        if found is None:
+            wanted = {action} | self._groups.get(action, set())
+            kept = {pid: p for pid, p in self._parsed.items() if _scope_may_include(p["action"], wanted)}
+            found = cedarpy.PolicySet.from_json_str(
+                json.dumps({"staticPolicies": kept, "templates": {}, "templateLinks": []})
+            )
+            self._slices[action] = found
+        return found
 
     def _entities(self, user: str, roles: frozenset[str]) -> cedarpy.Entities:
         key = (user, roles)
@@ -286,6 +309,7 @@ class CedarEngine:
     ) -> Verdict:
         context_json = json.dumps(context, sort_keys=True)
         key = (user, roles, action, tool, context_json)
+        use_cache = use_cache and self.cache_enabled
         if use_cache and (hit := self._verdicts.get(key)) is not None:
             return hit
         request = {
@@ -294,7 +318,8 @@ class CedarEngine:
             "resource": {"type": "Tool", "id": tool},
             "context": context_json,
         }
-        result = cedarpy.is_authorized(request, self._policies, self._entities(user, roles), self._schema)
+        policies = self.policies_for(action)
+        result = cedarpy.is_authorized(request, policies, self._entities(user, roles), self._schema)
         if result.diagnostics.errors:
             log.warning("cedar evaluation errors for %s %s: %s", action, user, result.diagnostics.errors)
         metas = [self._metas[p] for p in result.diagnostics.reasons if p in self._metas]
@@ -312,7 +337,7 @@ class CedarEngine:
     def bare_request(
         self, user: str, roles: frozenset[str], action: str, tool: str, context: Mapping[str, Any]
     ) -> tuple[dict[str, Any], cedarpy.PolicySet, cedarpy.Entities, cedarpy.Schema]:
-        """The exact is_authorized arguments for one request (for benchmarks)."""
+        """is_authorized arguments for one request with the full PolicySet (benchmarks, equivalence tests)."""
         request = {
             "principal": {"type": "User", "id": user},
             "action": {"type": "Action", "id": action},
@@ -320,3 +345,13 @@ class CedarEngine:
             "context": dict(context),
         }
         return request, self._policies, self._entities(user, roles), self._schema
+
+
+def _scope_may_include(scope: Mapping[str, Any], wanted: set[str]) -> bool:
+    """Whether a policy's action scope (Cedar JSON form) can include an action or one of its groups."""
+    if scope.get("op") == "All":
+        return True
+    entities = scope.get("entities") or ([scope["entity"]] if "entity" in scope else None)
+    if entities is None:
+        return True  # an unknown scope shape: keep the policy, never drop one that might apply
+    return any(e.get("id") in wanted for e in entities)
