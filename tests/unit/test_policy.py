@@ -370,7 +370,8 @@ def test_sliced_policy_sets_decide_like_the_full_set(catalog: Catalog, shipped_t
                 roles = frozenset({role})
                 for kind in ("request", "approve"):
                     action = f"{kind}:{spec.name}"
-                    request, whole, entities, schema = engine.bare_request("u", roles, action, spec.name, context)
+                    parts = engine.bare_request("u", roles, action, spec.name, context)
+                    request, whole, entities, schema = parts
                     full = cedarpy.is_authorized(request, whole, entities, schema)
                     sliced = cedarpy.is_authorized(request, engine.policies_for(action), entities, schema)
                     assert (sliced.allowed, sorted(sliced.diagnostics.reasons)) == (
