@@ -121,8 +121,14 @@ def extract_entities(alert: Alert | None, text: str, telemetry: Mapping[str, Any
     if alert is not None:
         _merge(found, sources, _from_labels(alert.labels), "alert")
         extra.update({k: v for k, v in alert.labels.items() if isinstance(v, str) and v})
-    _merge(found, sources, entities_from_text(text), "request")
-    _merge(found, sources, _from_telemetry(telemetry, found), "telemetry")
+    from_text = entities_from_text(text)
+    from_telemetry = _from_telemetry(telemetry, found)
+    for entity, value in list(from_text.items()):
+        # A plain word from free text ("since the deploy like 10 min ago") loses to a telemetry label.
+        if entity in from_telemetry and not re.search(r"[-.\d]", value) and value not in str(telemetry):
+            from_text.pop(entity)
+    _merge(found, sources, from_text, "request")
+    _merge(found, sources, from_telemetry, "telemetry")
     _derive(found, sources)
     return Entities(**found, extra=extra, sources=sources)  # type: ignore[arg-type]
 

@@ -16,6 +16,7 @@ from copilot.domain import Citation, Evidence, RunbookDoc, ToolCall
 from copilot.planning.binding import Binder
 from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate
 from copilot.planning.context import PlanContext
+from copilot.planning.request_text import values_from_text
 from copilot.planning.restraint import RestraintRules
 from copilot.planning.steps import StepCandidate
 
@@ -145,7 +146,7 @@ def build_facts(ctx: PlanContext, docs: list[RunbookDoc]) -> dict[str, Any]:
 
 def placeholder_values(ctx: PlanContext, docs: list[RunbookDoc]) -> dict[str, str]:
     """Entity placeholders plus the derived ones notifications and silences need."""
-    values = ctx.entities.placeholder_values()
+    values = {**values_from_text(ctx.request.text), **ctx.entities.placeholder_values()}
     doc = docs[0] if docs else None
     alert = ctx.alert
     subject = next((v for v in (ctx.entities.deployment, ctx.entities.node, ctx.entities.cluster,

@@ -35,7 +35,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "pod": (rf"\bpod[\s:=/]+{_NAME}", rf"\b{_NAME}\s+pod\b"),
     "deployment": (
-        rf"\b(?:deployment|deploy|statefulset|daemonset|workload)[\s:=/]+{_NAME}",
+        rf"\b(?:deployment|statefulset|daemonset|workload)[\s:=/]+{_NAME}", rf"\bdeploy/{_NAME}",
         rf"\b{_NAME}\s+(?:deployment|statefulset|daemonset)\b",
         rf"\b(?:roll\s*back|revert|restart|bounce|scale(?:\s+(?:up|down|out|in))?|redeploy|undo)\s+"
         rf"(?:the\s+)?(?:deployment\s+|deploy\s+)?{_NAME}",
@@ -88,12 +88,44 @@ def entities_from_text(text: str) -> dict[str, str]:
 
 
 def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
-    for pattern in patterns:
+    """The best candidate: a name shaped like a name (dash, digit, dot) beats a plain word; then order."""
+    best: tuple[int, int, int, str] | None = None
+    for index, pattern in enumerate(patterns):
         for match in pattern.finditer(text):
             name = match.group(1).lower().strip(".")
-            if name and name not in _COMMON_WORDS and not name.isdigit() and len(name) > 1:
-                return name
-    return None
+            if not name or name in _COMMON_WORDS or name.isdigit() or len(name) < 2:
+                continue
+            rank = (0 if re.search(r"[-.\d]", name) else 1, index, match.start(1), name)
+            best = rank if best is None or rank < best else best
+    return best[3] if best else None
+
+
+_VALUE_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "SIZE": (re.compile(r"\b(\d+(?:\.\d+)?\s*(?:Ki|Mi|Gi|Ti|Pi|KiB|MiB|GiB|TiB|G|T|M|GB|TB|MB))\b"),),
+    "MAX_REPLICAS": (re.compile(r"\bmax(?:imum)?[ _-]?(?:replicas)?\s+to\s+(\d+)\b", re.I),
+                     re.compile(r"\bmax(?:imum)?[ _-]?(?:replicas)?\s*(?:=|of|at)?\s*(\d+)\b", re.I)),
+    "REPLICAS": (re.compile(r"\bscale\b[^.;\n]{0,40}?\bto\s+(\d+)\b", re.I),
+                 re.compile(r"\breplicas?\s*(?:to|=)\s*(\d+)\b", re.I),
+                 re.compile(r"\b(\d+)\s+(?:replicas|pods|instances)\b", re.I)),
+    "CONCURRENCY": (re.compile(r"\bconcurrency\s*(?:to|=|of|at)?\s*(\d+)\b", re.I),
+                    re.compile(r"\b(\d+)\s+concurrent\b", re.I)),
+    "TO_REVISION": (re.compile(r"\brevision\s*#?(\d+)\b", re.I),),
+    "QUERY_ID": (re.compile(r"\b(?:pid|query(?:\s+id)?|backend)\s*[#:=]?\s*(\d{2,})\b", re.I),),
+}
+
+
+def values_from_text(text: str) -> dict[str, str]:
+    """Numbers the request states: ``grow it to 200Gi`` -> SIZE, ``scale to 6`` -> REPLICAS, ..."""
+    out: dict[str, str] = {}
+    for name, patterns in _VALUE_PATTERNS.items():
+        for pattern in patterns:
+            match = pattern.search(text)
+            if match:
+                out[name] = match.group(1).replace(" ", "")
+                break
+    if "MAX_REPLICAS" in out and out.get("REPLICAS") == out["MAX_REPLICAS"]:
+        out.pop("REPLICAS")
+    return out
 
 
 def _qualified_names(text: str, out: dict[str, str]) -> None:

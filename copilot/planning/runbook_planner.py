@@ -17,6 +17,7 @@ from pathlib import Path
 from copilot.catalog import Catalog
 from copilot.domain import Evidence, PlanRequest, ProposedCall, RunbookDoc, Suggestion
 from copilot.planning.binding import Binder
+from copilot.planning.conditions import condition_keys
 from copilot.planning.context import ContextBuilder, PlanContext
 from copilot.planning.evidence_steps import evidence_steps, fallback_steps
 from copilot.planning.proposals import PlanState, build_facts, placeholder_values
@@ -54,12 +55,14 @@ class RunbookPlanner:
 
     def plan_context(self, ctx: PlanContext) -> Suggestion:
         started = time.perf_counter()
-        docs, how = select_docs(ctx)
+        selection = select_docs(ctx)
+        docs, how = selection.primary, selection.how
         state = self._state(ctx, docs)
         requested = self._requested(ctx, state)
         steps = [step for doc in docs for step in doc_steps(doc, self._catalog)]
         self._diagnose(state, steps)
         state_mitigated = self._mitigate(state, steps, requested)
+        state_mitigated |= self._secondary(state, selection.secondary)
         self._requested_extras(state, requested, steps)
         if not state_mitigated and docs and how in ("alert", "mentioned"):
             self._procedure(state, docs[0], ctx)
@@ -122,6 +125,18 @@ class RunbookPlanner:
                 sentence = requested[step.tool].sentence
                 evidence.append(Evidence(key="request", value=sentence, source="request"))
             proposed |= state.add(step, rationale=_rationale(step), evidence=evidence)
+        return proposed
+
+    def _secondary(self, state: PlanState, docs: list[RunbookDoc]) -> bool:
+        """A runner-up runbook contributes only mitigations whose multi-clause precondition holds."""
+        proposed = False
+        for doc in docs:
+            for step in doc_steps(doc, self._catalog):
+                if step.phase != "mitigate" or not step.when or len(condition_keys(step.when)) < 2:
+                    continue
+                if state.holds(step.when):
+                    evidence = state.when_evidence(step.when)
+                    proposed |= state.add(step, rationale=_rationale(step), evidence=evidence)
         return proposed
 
     def _requested_extras(self, state: PlanState, requested: dict[str, ProseHit],
