@@ -72,6 +72,26 @@ class CommandPattern(_Frozen):
     argument name to the flags that carry it (``namespace: [-n, --namespace]``).
     ``bool_flags`` maps a boolean argument to its switches. ``fixed`` binds
     arguments to constants when the pattern matches.
+
+    Matcher details (copilot/retrieval/command_map.py):
+    - The command must have exactly as many positional words as the pattern,
+      unless the last word is a rest slot ``{arg...}``, which binds the
+      remaining words (zero or more) as a list (``amtool silence add {matchers...}``).
+    - In a word, ``*`` matches any text (``*/zones/{zone}/purge_cache``);
+      ``{arg=GLOB}`` binds the text matching a shell glob, prefix included
+      (``{workload=deployment/*}`` binds ``deployment/api``); ``{arg~REGEX}``
+      binds text matching a regex without ``}``. Arguments named ``_x`` match
+      but are not kept.
+    - A flag entry ``-p=TEMPLATE`` requires that flag with a value matching the
+      template, whose slots bind arguments
+      (``max_replicas: ['-p=*"maxReplicas":{max_replicas~[0-9]+}*']``);
+      when an entry lists several such flags, one of them must match.
+    - Which flags take a value comes from the pattern plus a per-program table
+      (kubectl/oc, amtool, curl, patronictl, ...); for aws every ``--flag``
+      takes one. ``--f=v``, ``-fv`` and ``-f v`` are the same.
+    - The most specific matching pattern wins (literal words over slots).
+    - Placeholders become ``$UPPER_SNAKE``; a required argument the command
+      leaves out becomes its own placeholder (``$NAMESPACE``).
     """
 
     words: tuple[str, ...]

@@ -106,6 +106,7 @@ class _Compiled:
     words: tuple[_Word, ...]
     value_flags: dict[str, str]  # flag -> argument
     switch_flags: dict[str, str]
+    templates: tuple[dict[str, re.Pattern[str]], ...]  # per entry: flag -> the value one of them must have
     specificity: int
 
 
@@ -127,11 +128,12 @@ def _alt_weight(alternative: str) -> int:
 
 def _alt_regex(alternative: str) -> str:
     parts: list[str] = []
-    for piece in re.split(r"(\{\w+(?:=[^}]*)?\})", alternative):
-        slot = re.fullmatch(r"\{(\w+)(?:=([^}]*))?\}", piece)
+    for piece in re.split(r"(\{\w+(?:[=~][^}]*)?\})", alternative):
+        slot = re.fullmatch(r"\{(\w+)(?:([=~])([^}]*))?\}", piece)
         if slot:
-            body = fnmatch.translate(slot.group(2))[4:-3] if slot.group(2) else ".+?"
-            parts.append(f"(?P<{slot.group(1)}>{body})")
+            name, kind, spec = slot.groups()
+            body = ".+?" if not kind else (fnmatch.translate(spec)[4:-3] if kind == "=" else spec)
+            parts.append(f"(?P<{name}>{body})")
         else:
             parts.append(".*".join(re.escape(chunk) for chunk in piece.split("*")))
     return "".join(parts)
@@ -139,10 +141,16 @@ def _alt_regex(alternative: str) -> str:
 
 def _compile(tool: ToolSpec, pattern: CommandPattern) -> _Compiled:
     words = tuple(_compile_word(w) for w in pattern.words)
-    value_flags = {flag: arg for arg, flags in pattern.flags.items() for flag in flags}
+    value_flags = {flag: arg for arg, flags in pattern.flags.items() for flag in flags if "=" not in flag}
+    templates = tuple(_templates(flags) for flags in pattern.flags.values() if any("=" in f for f in flags))
     switch_flags = {flag: arg for arg, flags in pattern.bool_flags.items() for flag in flags}
-    specificity = sum(w.weight for w in words) * 10 + len(words)
-    return _Compiled(tool, pattern, words, value_flags, switch_flags, specificity)
+    specificity = sum(w.weight for w in words) * 10 + len(words) + 50 * len(templates)
+    return _Compiled(tool, pattern, words, value_flags, switch_flags, templates, specificity)
+
+
+def _templates(flags: Sequence[str]) -> dict[str, re.Pattern[str]]:
+    pairs = (flag.split("=", 1) for flag in flags if "=" in flag)
+    return {name: re.compile(_alt_regex(template)) for name, template in pairs}
 
 
 class CommandMapper:
@@ -171,12 +179,19 @@ class CommandMapper:
 
 
 def _match(compiled: _Compiled, argv: Sequence[str], program: str) -> dict[str, Any] | None:
-    value_flags = VALUE_FLAGS.get(program, frozenset()) | set(compiled.value_flags)
+    template_flags = {flag for group in compiled.templates for flag in group}
+    value_flags = VALUE_FLAGS.get(program, frozenset()) | set(compiled.value_flags) | template_flags
     value_flags -= set(compiled.switch_flags)
     parsed = parse_argv(argv, frozenset(value_flags), frozenset(compiled.switch_flags), program)
     captured = _match_words(compiled.words, parsed.words)
     if captured is None:
         return None
+    for group in compiled.templates:
+        matches = [t.fullmatch(parsed.flags[flag]) for flag, t in group.items() if flag in parsed.flags]
+        match = next((m for m in matches if m), None)
+        if match is None:
+            return None
+        captured.update({k: v for k, v in match.groupdict().items() if v is not None})
     for flag, value in parsed.flags.items():
         if flag in compiled.value_flags:
             captured[compiled.value_flags[flag]] = value
