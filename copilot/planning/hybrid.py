@@ -4,8 +4,9 @@ Merging keeps only grounded calls (see ``grounding``), drops tools outside the c
 by (tool, canonical args) and ranks: diagnose before mitigate before notify; within a phase,
 calls both planners agree on first, then runbook-backed calls, then the LLM's own.
 
-A runbook restraint wins: when the runbook planner held a tool back (a restraint rule, reported
-in its ``dropped`` list), the LLM's call of the same tool is dropped too.
+A runbook restraint wins: when the runbook planner held a tool back (a restraint rule or a
+precondition that does not hold, reported in its notes), the LLM's call of the same tool is
+dropped too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from copilot.planning.grounding import GroundingResult, PlanningContext, ground_
 from copilot.planning.llm_planner import ContextPlanner, ContextSource, LLMPlanner
 
 _SUPPORT = {"runbook+llm": 2, "runbook": 1, "llm": 0}
-_RESTRAINT_WORDS = ("restraint", "held back", "not proposed", "precondition")
+_RESTRAINT_WORDS = ("restraint", "held back", "precondition")
 
 
 class HybridPlanner:
@@ -56,7 +57,7 @@ def merge_suggestions(runbook: Suggestion, llm: Suggestion | None, catalog: Cata
     from_llm = llm.calls if llm is not None else []
     tagged = [_tag(p, "runbook") for p in runbook.calls] + [_tag(p, "llm") for p in from_llm]
     grounded = ground_calls(tagged, catalog)
-    vetoed = _restrained_tools(runbook)
+    vetoed = _restrained_tools(runbook, catalog)
     kept = _veto(grounded, vetoed)
     calls = rank_calls(dedupe_calls(kept.kept, catalog), catalog)
     others = [llm] if llm is not None else []
@@ -78,13 +79,17 @@ def _tag(proposed: ProposedCall, planner: str) -> ProposedCall:
     return proposed.model_copy(update={"source": source})
 
 
-def _restrained_tools(runbook: Suggestion) -> set[str]:
-    """Tools the runbook planner deliberately held back, read from its ``dropped`` reasons."""
+def _restrained_tools(runbook: Suggestion, catalog: Catalog) -> set[str]:
+    """Tools the runbook planner deliberately held back (restraint rule or failed precondition).
+
+    The runbook planner reports them in ``notes`` or ``dropped`` as ``"<tool> held back (...)"`` or
+    ``"<tool> not proposed: precondition ... does not hold"``.
+    """
     tools: set[str] = set()
-    for reason in runbook.dropped:
-        head = reason.split("(", 1)[0].split(":", 1)[0].strip()
-        if any(word in reason.lower() for word in _RESTRAINT_WORDS) and head.isidentifier():
-            tools.add(head)
+    for reason in [*runbook.notes, *runbook.dropped]:
+        words = reason.replace(":", " ").replace("(", " ").split()
+        if words and words[0] in catalog and any(word in reason.lower() for word in _RESTRAINT_WORDS):
+            tools.add(words[0])
     return tools
 
 

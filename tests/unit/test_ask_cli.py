@@ -104,3 +104,40 @@ def test_text_shows_calls_citations_decisions_and_drops(capsys: pytest.CaptureFi
     for expected in ("cordon node-7", 'cordon_node(node="node-7")', "needs_approval",
                      "knowledge/node.md:20-28 § Mitigation", "nodes_not_ready", "dropped: drain_node"):
         assert expected in out
+
+
+# --------------------------------------------------------------------------- end to end (small knowledge)
+
+
+@pytest.fixture()
+def small_knowledge(tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch,
+                    copilot_home: Path) -> Path:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "node-not-ready.md").write_text((repo_root / "knowledge" / "node-not-ready.md").read_text())
+    monkeypatch.setenv("COPILOT_KNOWLEDGE_DIR", str(shipped))
+    monkeypatch.setenv("COPILOT_PLANNER", "runbook")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_ask_json_end_to_end_with_extra_knowledge(small_knowledge: Path, repo_root: Path,
+                                                  copilot_home: Path) -> None:
+    extra = small_knowledge / "extra"
+    extra.mkdir()
+    (extra / "cert.md").write_text((repo_root / "knowledge" / "certificate-expiry-reload.md").read_text())
+    hook = write(small_knowledge, "hook.json", WEBHOOK)
+    snapshot = {"nodes_not_ready": ["node-7"], "node_not_ready_minutes": 30}
+    telemetry = write(small_knowledge, "t.json", snapshot)
+    result = CliRunner().invoke(app, ["ask", "--json", "--alert", str(hook), "--telemetry", str(telemetry),
+                                      "--knowledge", str(extra), "node-7 is down, what now?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["planner"] == "runbook" and data["latency_ms"] > 0
+    outcomes = {call["decision"]["outcome"] for call in data["tool_calls"]}
+    assert outcomes <= {"allow", "needs_approval", "deny"}
+    assert all(call["tool"] != "drain_node" for call in data["tool_calls"])
+    assert {"tool": "describe_node", "args": {"node": "node-7"}} in [
+        {"tool": c["tool"], "args": c["args"]} for c in data["tool_calls"]]
+    kept_files = [path for path in copilot_home.rglob("*") if path.is_file()]
+    assert not any("cert" in str(path) for path in kept_files)  # --knowledge went to a throwaway index

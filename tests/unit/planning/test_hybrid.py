@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
@@ -77,14 +78,20 @@ def test_merge_keeps_grounded_drops_ungrounded_and_hallucinated(catalog: Catalog
     assert any(d.startswith("nuke_everything") and "not a catalog tool" in d for d in merged.dropped)
 
 
-def test_runbook_restraint_vetoes_the_llm_call_of_that_tool(catalog: Catalog) -> None:
-    runbook = Suggestion(summary="no rollback", dropped=[
-        "rollback_deployment: restraint: nothing was rolled out recently"])
+@pytest.mark.parametrize(("report", "vetoed"), [
+    ("rollback_deployment held back (no-recent-rollout): nothing was rolled out recently", True),
+    ("rollback_deployment not proposed: precondition `age < 60` does not hold", True),
+    ("rollback_deployment: restraint: nothing was rolled out recently", True),
+    ("rollback_deployment not proposed: needs namespace", False),
+    ("scale_deployment held back (hpa-controls): an autoscaler owns replicas", False),
+])
+def test_runbook_restraint_vetoes_the_llm_call(catalog: Catalog, report: str, vetoed: bool) -> None:
+    runbook = Suggestion(summary="no rollback", notes=[report])
     llm = Suggestion(summary="roll back", calls=[
         pc("rollback_deployment", {"namespace": "shop", "deployment": "web"}, "llm", CITE)])
     merged = merge_suggestions(runbook, llm, catalog)
-    assert merged.calls == []
-    assert any("held back by a runbook restraint" in d for d in merged.dropped)
+    assert (merged.calls == []) is vetoed
+    assert any("held back by a runbook restraint" in d for d in merged.dropped) is vetoed
 
 
 def test_merge_without_llm_keeps_the_runbook_answer(catalog: Catalog) -> None:
