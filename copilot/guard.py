@@ -111,7 +111,14 @@ class Guard:
         requester: Principal,
         prior_approvers: Sequence[str] = (),
     ) -> list[str]:
-        """Why ``approver`` may NOT approve this call now; an empty list means they may."""
+        """Why ``approver`` may NOT approve this call now; an empty list means they may.
+
+        Checks: the call was not denied; the approver holds a role that can approve at all
+        (viewer never can) and Cedar lets it approve this tool here; nobody approves twice;
+        with 2+ approvals the requester may give one, never the final one. With a single
+        required approval the requester may confirm their own call if their role may approve.
+        The caller re-runs ``check`` first (the policy may have changed) and checks expiry.
+        """
         if decision.outcome == "deny":
             return [f"the guard denied this call ({decision.reasons[0]}); it cannot be approved"]
         if decision.tool not in self.catalog:

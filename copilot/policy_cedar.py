@@ -323,10 +323,14 @@ class CedarEngine:
         if result.diagnostics.errors:
             log.warning("cedar evaluation errors for %s %s: %s", action, user, result.diagnostics.errors)
         metas = [self._metas[p] for p in result.diagnostics.reasons if p in self._metas]
+        reasons = () if result.allowed else tuple(dict.fromkeys(m.message for m in metas))
+        if not result.allowed and not reasons and "failed to build request" in str(result.diagnostics.errors):
+            # e.g. an integer beyond Cedar's 64-bit Long: fail closed and say why
+            reasons = (
+                "the policy cannot evaluate this call (an argument is out of range); use smaller values",
+            )
         verdict = Verdict(
-            allowed=result.allowed,
-            rule_ids=tuple(dict.fromkeys(m.rule_id for m in metas)),
-            reasons=() if result.allowed else tuple(dict.fromkeys(m.message for m in metas)),
+            allowed=result.allowed, rule_ids=tuple(dict.fromkeys(m.rule_id for m in metas)), reasons=reasons
         )
         if use_cache:
             if len(self._verdicts) >= CACHE_LIMIT:

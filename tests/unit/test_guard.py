@@ -332,6 +332,13 @@ def test_decision_carries_canonical_args_target_and_environment(guard: Guard) ->
     assert cidr.normalized_args["cidr"] == "203.0.113.7/32" and cidr.target == "ip:203.0.113.7/32"
 
 
+def test_odd_names_and_huge_numbers_fail_closed_with_a_reason(guard: Guard) -> None:
+    odd = Principal(name='ev"il\\ User::"admin"', roles=frozenset({"oncall"}))
+    assert guard.check(ToolCall(tool="restart_deployment", args=SHOP), odd).outcome == "needs_approval"
+    huge = guard.check(ToolCall(tool="rollback_deployment", args={**SHOP, "to_revision": 10**30}), LEAD)
+    assert huge.outcome == "deny" and "out of range" in huge.reasons[0]
+
+
 def test_unknown_tool_is_a_deny_not_an_exception(guard: Guard) -> None:
     decision = guard.check(ToolCall(tool="rm_rf", args={"path": "/"}), ADMIN)
     assert decision == Decision(outcome="deny", reasons=decision.reasons, tool="rm_rf")
