@@ -139,5 +139,13 @@ def test_ask_json_end_to_end_with_extra_knowledge(small_knowledge: Path, repo_ro
     assert all(call["tool"] != "drain_node" for call in data["tool_calls"])
     assert {"tool": "describe_node", "args": {"node": "node-7"}} in [
         {"tool": c["tool"], "args": c["args"]} for c in data["tool_calls"]]
-    kept_files = [path for path in copilot_home.rglob("*") if path.is_file()]
-    assert not any("cert" in str(path) for path in kept_files)  # --knowledge went to a throwaway index
+    from copilot.compose import build_catalog
+    from copilot.retrieval import open_knowledge_base
+    from copilot.settings import load_settings
+
+    settings = load_settings()
+    kb = open_knowledge_base(settings, build_catalog(settings))  # the persistent index
+    try:
+        assert [doc.doc_id for doc in kb.documents()] == ["node-not-ready"]  # never saw --knowledge
+    finally:
+        kb.close()
