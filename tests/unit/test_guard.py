@@ -257,6 +257,8 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "negative matchers",
     ),
     ("oncall", "silence_alert", {"matchers": "alertname=X,env=prod", **SILENCE}, "needs_approval", "needs 1"),
+    ("oncall", "silence_alert", {"matchers": [], **SILENCE}, "deny", "give at least one matcher"),
+    ("oncall", "silence_alert", {"matchers": ["alertname=~.+"], **SILENCE}, "deny", "matches every alert"),
 ]
 
 
