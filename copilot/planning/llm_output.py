@@ -41,7 +41,7 @@ def plan_output_model(catalog: Catalog) -> type[PlanOutputBase]:
         "ProposePlan",
         __base__=PlanOutputBase,
         __doc__="The plan: a summary, typed tool calls in order, and their grounding.",
-        tool_calls=(list[call_union], Field(  # type: ignore[valid-type]
+        tool_calls=(list[call_union], Field(
             default_factory=list, description="Calls in order: diagnose, then mitigate, then notify.")),
     )
     _CACHE[catalog] = model
@@ -51,11 +51,12 @@ def plan_output_model(catalog: Catalog) -> type[PlanOutputBase]:
 def _call_model(catalog: Catalog, name: str) -> type[BaseModel]:
     spec = catalog.get(name)
     kind = "MUTATING, needs approval" if spec.mutating else "read-only"
+    tool_type: Any = Literal[name]  # a Literal built at run time, one per catalog tool
     return create_model(
         "".join(part.title() for part in name.split("_")) + "Call",
         __config__=ConfigDict(extra="ignore"),
         __doc__=f"{spec.description} ({kind})",
-        tool=(Literal[name], Field(description="The tool's name.")),  # type: ignore[valid-type]
+        tool=(tool_type, Field(description="The tool's name.")),
         args=(catalog.args_model(name), Field(description="The tool's arguments.")),
         citations=(list[str], Field(default_factory=list, description="Runbook chunk ids behind it.")),
         evidence=(list[str], Field(default_factory=list, description="Telemetry keys that support it.")),
