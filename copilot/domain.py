@@ -80,8 +80,11 @@ class CommandPattern(_Frozen):
     - In a word, ``*`` matches any text (``*/zones/{zone}/purge_cache``);
       ``{arg=GLOB}`` binds the text matching a shell glob, prefix included
       (``{workload=deployment/*}`` binds ``deployment/api``); ``{arg~REGEX}``
-      binds text matching a regex without ``}``. Arguments named ``_x`` match
-      but are not kept.
+      binds text matching a regex without ``}``. A plain ``{arg}`` never binds
+      text containing ``=`` (that is a flag value or selector, not a name); use
+      ``{arg~.+}`` for free text such as a PromQL query. Arguments named ``_x``
+      match but are not kept. A subshell (``$(...)``) or ``...`` value becomes
+      the argument's placeholder.
     - A flag entry ``-p=TEMPLATE`` requires that flag with a value matching the
       template, whose slots bind arguments
       (``max_replicas: ['-p=*"maxReplicas":{max_replicas~[0-9]+}*']``);

@@ -132,7 +132,7 @@ def _alt_regex(alternative: str) -> str:
         slot = re.fullmatch(r"\{(\w+)(?:([=~])([^}]*))?\}", piece)
         if slot:
             name, kind, spec = slot.groups()
-            body = ".+?" if not kind else (fnmatch.translate(spec)[4:-3] if kind == "=" else spec)
+            body = "[^=]+?" if not kind else (fnmatch.translate(spec)[4:-3] if kind == "=" else spec)
             parts.append(f"(?P<{name}>{body})")
         else:
             parts.append(".*".join(re.escape(chunk) for chunk in piece.split("*")))
@@ -223,16 +223,18 @@ def _typed_args(tool: ToolSpec, raw: dict[str, Any]) -> dict[str, Any]:
         spec = tool.arg(name)
         if spec is None or name.startswith("_"):
             continue
-        args[name] = _coerce(spec.type, value)
+        args[name] = _coerce(spec.type, value, name)
     for spec in tool.args:
         if spec.required and spec.name not in args:
             args[spec.name] = "$" + placeholder_name(spec.name)
     return args
 
 
-def _coerce(arg_type: str, value: Any) -> Any:
+def _coerce(arg_type: str, value: Any, name: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | list):
         return value
+    if isinstance(value, str) and (value.startswith(("$(", "`")) or value.strip(".") == ""):
+        return "$" + placeholder_name(name)  # looked up at run time (a subshell) or elided (...)
     if isinstance(value, list):
         values = [normalize_placeholders(v, bare_caps=True) for v in value]
         return values if arg_type in ("list[str]", "matchers") else " ".join(values)

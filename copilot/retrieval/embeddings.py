@@ -13,7 +13,7 @@ import functools
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ BATCH_SIZE = 32
 BATCH_TOKENS = 1024
 TOKENIZER_PATH = Path(__file__).parent / "data" / "tokenizer.json"
 _LOCK = threading.Lock()
+Embedder = Callable[[Sequence[str]], np.ndarray]
 
 
 @functools.cache
@@ -95,24 +96,29 @@ def _batches(lengths: Sequence[int]) -> list[list[int]]:
 class EmbeddingCache:
     """sha256(model + text) -> vector, in a small SQLite file; a cache, never state."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, embed: Embedder | None = None) -> None:
         self.path = path
+        self._embed = embed or embed_texts
         self._db: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False)
             self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
 
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(f"{MODEL_NAME}\n{text}".encode()).hexdigest()
+    def key(self, text: str) -> str:
+        model = MODEL_NAME if self._embed is embed_texts else getattr(self._embed, "__name__", "custom")
+        return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One query vector, not cached (queries rarely repeat)."""
+        return self._embed([text])[0]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``: cached ones read back, the rest computed and stored."""
         keys = [self.key(t) for t in texts]
         found = self._lookup(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
-        computed = embed_texts([texts[i] for i in missing])
+        computed = self._embed([texts[i] for i in missing])
         if self._db is not None and missing:
             with _LOCK, self._db:
                 self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",

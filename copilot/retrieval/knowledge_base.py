@@ -19,7 +19,7 @@ from copilot.errors import UserInputError
 from copilot.retrieval.bm25 import BM25Index, tokenize
 from copilot.retrieval.chroma_store import ChromaStore, StoredDoc
 from copilot.retrieval.command_map import CommandMapper
-from copilot.retrieval.embeddings import EmbeddingCache, embed_texts
+from copilot.retrieval.embeddings import EmbeddingCache
 from copilot.retrieval.hybrid import (
     DEFAULT_TUNING,
     Tuning,
@@ -209,7 +209,7 @@ class KnowledgeBase:
 
     def _dense_ranking(self, index: _Index, query: str, allowed: np.ndarray | None,
                        filters: Mapping[str, str] | None) -> list[int]:
-        vector = embed_texts([query])[0]
+        vector = self._cache.embed_query(query)
         doc_ids = None
         if allowed is not None:
             doc_ids = sorted({index.chunks[i].doc_id for i in np.flatnonzero(allowed)})
