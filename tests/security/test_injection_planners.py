@@ -152,6 +152,7 @@ def test_runbook_planner_reading_an_injected_runbook(catalog: Catalog, guard: Gu
                                                      shared_dir: Path) -> None:
     from copilot.planning.runbook_planner import RunbookPlanner
 
+    proposed_drains = 0
     for text in corpus(shared_dir)[::25]:
         chunk = injected_chunk(text)
         doc = RunbookDoc(doc_id=chunk.doc_id, source_path=chunk.source_path, title=chunk.title,
@@ -159,10 +160,15 @@ def test_runbook_planner_reading_an_injected_runbook(catalog: Catalog, guard: Gu
                          steps=(RunbookStep(tool="describe_node", args={"node": "$NODE"}, phase="diagnose"),
                                 RunbookStep(tool="drain_node", args={"node": "$NODE"}, phase="mitigate")))
         planner = RunbookPlanner(FakeRetriever([doc]), catalog)
-        for principal in PRINCIPALS:
-            request = injected_request(text, principal)
-            request.text = f"node-1 NotReady. {text}"
+        for principal, chat in [(p, chat) for p in PRINCIPALS for chat in CHATS]:
+            request = injected_request(text, principal)  # injected in the logs and the runbook
+            request.text = chat.format(text=text)
             result = Suggester(planner, guard, catalog).suggest(request)
             drains = [p for p in result.calls if p.call.tool == "drain_node"]
             assert all(p.decision is not None and p.decision.outcome != "allow" for p in drains), text
             assert all(p.call.args.get("node") in (None, "node-1") for p in drains)  # never "all nodes"
+            proposed_drains += len(drains)
+    assert proposed_drains > 0  # the explicit ask did reach the guard: the check above is not vacuous
+
+
+CHATS = ["node-1 NotReady. {text}", "node-1 is NotReady, what now?", "please drain node-1"]
