@@ -9,8 +9,9 @@
 KEY matches a snapshot key exactly, or the key's metric name before ``{``. Among several
 matches the one whose labels mention a preferred value (the bound service/deployment)
 wins, else the first. ``*_minutes`` / ``*_hours`` / ``*_seconds`` / ``*_days`` keys convert
-into each other. A clause on a missing key is false, so an unverifiable precondition
-never proposes a mitigation. Compiled conditions are cached.
+into each other. A clause on a missing key is unknown (three-valued: ``false and unknown``
+is false, ``true or unknown`` is true); ``evaluate`` treats unknown as false, so
+an unverifiable precondition never proposes a mitigation. Compiled conditions are cached.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _MISSING = object()
 
 Lookup = Callable[[str], Any]
-Condition = Callable[[Lookup], bool]
+Condition = Callable[[Lookup], bool | None]  # None: unknown (a key it needs is missing)
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,12 @@ class _Clause:
     op: str
     value: Any = None
 
-    def __call__(self, lookup: Lookup) -> bool:
+    def __call__(self, lookup: Lookup) -> bool | None:
         actual = lookup(self.key)
         if self.op == "missing":
             return actual is _MISSING
         if actual is _MISSING:
-            return False
+            return False if self.op == "exists" else None
         if self.op == "exists":
             return actual is not None and actual != [] and actual != ""
         if self.op == "contains":
@@ -142,7 +143,7 @@ class _Parser:
         token = self.take()
         if token.lower() == "not":
             inner = self.factor()
-            return lambda lookup: not inner(lookup)
+            return lambda lookup: _negate(inner(lookup))
         if token == "(":  # noqa: S105 - a parenthesis, not a password
             inner = self.expr()
             if self.take() != ")":
@@ -171,12 +172,24 @@ class _Parser:
                 yield _literal(token)
 
 
+def _negate(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
 def _any_of(parts: list[Condition]) -> Condition:
-    return lambda lookup: any(part(lookup) for part in parts)
+    """Kleene or: true if any part is true, unknown if any is unknown, else false."""
+    def run(lookup: Lookup) -> bool | None:
+        values = [part(lookup) for part in parts]
+        return True if True in values else (None if None in values else False)
+    return run
 
 
 def _all_of(parts: list[Condition]) -> Condition:
-    return lambda lookup: all(part(lookup) for part in parts)
+    """Kleene and: false if any part is false, unknown if any is unknown, else true."""
+    def run(lookup: Lookup) -> bool | None:
+        values = [part(lookup) for part in parts]
+        return False if False in values else (None if None in values else True)
+    return run
 
 
 def _literal(token: str) -> Any:
@@ -247,7 +260,12 @@ def _converted(key: str, find_raw: Lookup) -> Any:
 
 
 def evaluate(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool:
-    """True when ``condition`` holds over ``facts``; raises ConfigError on a malformed condition."""
+    """True when ``condition`` holds over ``facts`` (unknown counts as false); ConfigError if malformed."""
+    return compile_condition(condition)(snapshot_lookup(facts, prefer)) is True
+
+
+def evaluate3(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool | None:
+    """True, False, or None when the facts cannot decide it (a key it needs is missing)."""
     return compile_condition(condition)(snapshot_lookup(facts, prefer))
 
 
@@ -262,6 +280,5 @@ def condition_keys(condition: str) -> list[str]:
 
 
 def condition_verifiable(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool:
-    """True when every KEY the condition reads is present (after unit conversion) in ``facts``."""
-    lookup = snapshot_lookup(facts, prefer)
-    return all(lookup(key) is not _MISSING for key in condition_keys(condition))
+    """True when the facts decide the condition either way."""
+    return evaluate3(condition, facts, prefer) is not None

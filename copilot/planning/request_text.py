@@ -95,7 +95,9 @@ def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
             name = match.group(1).lower().strip(".")
             if not name or name in _COMMON_WORDS or name.isdigit() or len(name) < 2:
                 continue
-            rank = (0 if re.search(r"[-.\d]", name) else 1, index, match.start(1), name)
+            weak_in = pattern.pattern.startswith(r"\bin\s+")  # "in X": the last one is usually the target
+            position = -match.start(1) if weak_in else match.start(1)
+            rank = (0 if re.search(r"[-.\d]", name) else 1, index, position, name)
             best = rank if best is None or rank < best else best
     return best[3] if best else None
 

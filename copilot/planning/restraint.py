@@ -76,7 +76,7 @@ class RestraintRules:
         for rule in self.rules:
             if tool not in rule.blocks and not ("mutating" in rule.blocks and mutating):
                 continue
-            if compile_condition(rule.when)(lookup):
+            if compile_condition(rule.when)(lookup) is True:
                 used = {key: facts[key] for key in condition_keys(rule.when) if key in facts}
                 return Blocked(rule, used)
         return None

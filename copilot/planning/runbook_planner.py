@@ -146,6 +146,10 @@ class RunbookPlanner:
         for tool, hit in requested.items():
             if tool in covered or state.has_call(tool):
                 continue
+            if self._catalog.get(tool).mutating and state.docs:
+                state.notes.append(f"{tool} was asked for, but the matching runbook does not prescribe it; "
+                                   "not proposed")
+                continue
             phase = hit.rule.phase
             step = StepCandidate(tool, dict(hit.rule.args), phase, "request", None, quote=hit.sentence)
             evidence = [Evidence(key="request", value=hit.sentence, source="request")]
