@@ -12,13 +12,18 @@ a price the cost is recorded as 0.0, which is right for local models (vLLM, Olla
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 from pydantic_ai import Agent, ToolOutput
+from pydantic_ai.agent import AgentRunResult
 from pydantic_ai.exceptions import AgentRunError, UserError
 from pydantic_ai.models import Model
 from pydantic_ai.usage import RunUsage
@@ -28,7 +33,7 @@ from copilot.domain import PlanRequest, Suggestion, Usage
 from copilot.errors import ConfigError
 from copilot.planning.grounding import PlanningContext, ground_calls
 from copilot.planning.llm_output import PlanOutputBase, output_to_suggestion, plan_output_model
-from copilot.planning.prompts import PromptTemplate, render_prompt
+from copilot.planning.prompts import PromptTemplate, RenderedPrompt, render_prompt
 
 log = logging.getLogger(__name__)
 OUTPUT_TOOL = "propose_plan"
@@ -118,8 +123,7 @@ class LLMPlanner:
         rendered = render_prompt(self.prompt, ctx.request, list(ctx.chunks), self.catalog,
                                  entities=_entities(ctx))
         try:
-            result = self.agent.run_sync(rendered.user, instructions=rendered.instructions,
-                                         timeout=self.timeout_s, model_settings={"timeout": self.timeout_s})
+            result = self._run(rendered)
         except TimeoutError:
             return None, f"timed out after {self.timeout_s:g}s"
         except (AgentRunError, ValidationError) as exc:
@@ -139,6 +143,18 @@ class LLMPlanner:
         suggestion.model = self.model
         suggestion.prompt_hash = self.prompt_hash
         return suggestion, ""
+
+    def _run(self, rendered: RenderedPrompt) -> AgentRunResult[PlanOutputBase]:
+        """``run_sync``; inside a running event loop (an async web route) it runs on a worker thread."""
+        run = functools.partial(self.agent.run_sync, rendered.user, instructions=rendered.instructions,
+                                timeout=self.timeout_s, model_settings={"timeout": self.timeout_s})
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run()
+        context = contextvars.copy_context()  # keeps agent.override() and other context vars
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(context.run, run).result()
 
     def fall_back(self, ctx: PlanningContext, why: str) -> Suggestion:
         log.warning("llm planner %s; falling back to the %s planner", why, self.fallback.name)

@@ -210,3 +210,16 @@ def test_schema_valid_output_from_test_model(catalog: Catalog, repo_root: Path) 
         suggestion = planner.plan_context(request())
     assert suggestion.planner == "llm"
     assert all(p.call.tool in catalog for p in suggestion.calls)
+
+
+def test_planning_inside_a_running_event_loop(catalog: Catalog, repo_root: Path) -> None:
+    planner, fallback = make_planner(catalog, repo_root)
+    model, _ = answering(plan([ROLLBACK]))
+
+    async def from_an_async_route() -> Suggestion:
+        return planner.plan_context(request())
+
+    with planner.agent.override(model=model):
+        suggestion = asyncio.run(from_an_async_route())
+    assert [p.call.tool for p in suggestion.calls] == ["rollback_deployment"]
+    assert fallback.contexts == []
