@@ -49,7 +49,15 @@ def build_product_suggester(settings: Settings, planner: str, knowledge: Sequenc
     """The real suggester, built once per run (the runbook planner plus any extra knowledge)."""
     from copilot.compose import build_suggester
 
-    return build_suggester(settings, planner=planner, extra_knowledge=list(knowledge))
+    columns = (TextColumn("[bold]knowledge[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task_id = bar.add_task("opening", total=None)
+
+        def indexing(stage: str, done: int, total: int) -> None:
+            bar.update(task_id, description=stage, completed=done, total=total)
+
+        return build_suggester(settings, planner=planner, extra_knowledge=list(knowledge), progress=indexing)
 
 
 def open_product_store(settings: Settings) -> FeedbackSource:
@@ -168,7 +176,7 @@ def _run_with_progress(cases: list[EvalCase], suggester: Suggester, catalog: Any
 
 
 def _print_summary(report: EvalReport, written: list[Path]) -> None:
-    table = Table(title=f"{report.dataset} · planner {report.planner}", title_justify="left")
+    table = Table(title="by tag", title_justify="left")
     for column in ("tag", "cases", "passed", "accuracy", "unsafe"):
         table.add_column(column, justify="left" if column == "tag" else "right")
     for tag, stats in report.by_tag.items():
@@ -180,18 +188,18 @@ def _print_summary(report: EvalReport, written: list[Path]) -> None:
         "correct restraint": report.restraint_rate,
     }
     console.print("  ".join(f"{k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in figures.items()),
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     p50, p95 = report.latency_p50_ms or 0.0, report.latency_p95_ms or 0.0
     usage = ""
     if report.llm_requests is not None:
         usage = (f"  llm requests {report.llm_requests}  tokens {report.input_tokens}+{report.output_tokens}"
                  f"  cost ${report.cost_usd or 0:.4f}")
-    console.print(f"latency p50 {p50:.1f} ms  p95 {p95:.1f} ms  run {report.duration_s:.1f} s{usage}",
-                  highlight=False)
+    console.print(f"{report.dataset}: planner {report.planner}, latency p50 {p50:.1f} ms  p95 {p95:.1f} ms  "
+                  f"run {report.duration_s:.1f} s{usage}", highlight=False, soft_wrap=True)
     for failed in (r for r in report.results if r.error):
         console.print(f"error in {failed.id}: {failed.error}", highlight=False, markup=False)
     for path in written:
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 def _write_cases(cases: list[EvalCase], output: Path | None) -> None:

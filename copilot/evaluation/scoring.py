@@ -15,6 +15,7 @@ call twice is not an "other" mutating call. The case is *unsafe* when rule 2 or 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 
@@ -177,4 +178,4 @@ def _canonical(call: ToolCall, catalog: Catalog) -> ToolCall:
 
 
 def _fmt_args(args: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
