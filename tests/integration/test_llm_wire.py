@@ -131,3 +131,26 @@ def test_an_unreachable_server_falls_back(catalog: Catalog, repo_root: Any) -> N
         suggestion = planner.plan_context(Ctx(PlanRequest(text="x")))
     assert suggestion.summary == "runbook"
     assert "fell back to the runbook planner" in suggestion.notes[0]
+
+
+@pytest.mark.slow
+def test_hybrid_suggester_composed_from_settings(tmp_path: Any, repo_root: Any, server: str) -> None:
+    from copilot.compose import build_suggester
+    from copilot.settings import Settings
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "node-not-ready.md").write_text((repo_root / "knowledge" / "node-not-ready.md").read_text())
+    settings = Settings(home=tmp_path / "home", knowledge_dir=knowledge, llm_base_url=server,
+                        llm_model="local-llama", planner="auto")
+    request = PlanRequest(text="node-7 went NotReady", telemetry={"nodes_not_ready": ["node-7"]})
+    with build_suggester(settings) as suggester, override_allow_model_requests(True):
+        assert (suggester.name, suggester.model) == ("hybrid", "local-llama")
+        suggestion = suggester.suggest(request)
+    assert suggestion.planner == "hybrid" and suggestion.prompt_hash == suggester.prompt_hash
+    assert len(suggester.knowledge_digest) == 64
+    describe = [p for p in suggestion.calls if p.call.tool == "describe_node"]
+    assert describe and describe[0].call.args == {"node": "node-7"}
+    assert describe[0].source == "runbook+llm"  # both planners proposed it: merged, ranked first
+    assert all(p.decision is not None for p in suggestion.calls)
+    assert FakeOpenAI.bodies, "the LLM was asked"
