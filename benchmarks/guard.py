@@ -1,6 +1,6 @@
 """Guard decision time per call: full catalog, a generated policy of 200+ rules.
 
-    .venv/bin/python benchmarks/guard.py [--teams 60] [--calls 3000]
+    .venv/bin/python benchmarks/guard.py [--teams 60] [--calls 3000] [--rounds 3]
 
 The policy is the shipped policy.yaml plus 4 generated rules per team (read-only access,
 workload changes with their own approvers, a replica limit, a prod rollback ban), each team
@@ -20,6 +20,7 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,11 @@ def percentiles(samples_ns: list[int]) -> tuple[float, float]:
     return cuts[49] / 1000, cuts[98] / 1000
 
 
+def best_of(rounds: int, measure: Callable[[], list[int]]) -> tuple[float, float]:
+    """p50 and p99 (µs) of the least disturbed of ``rounds`` runs (this machine is shared)."""
+    return min((percentiles(measure()) for _ in range(rounds)), key=lambda pair: pair[0])
+
+
 def time_guard(guard: Guard, calls: list[tuple[ToolCall, Principal]]) -> list[int]:
     samples = []
     clock = time.perf_counter_ns
@@ -135,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teams", type=int, default=60)
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3, help="report the best of N rounds per figure")
     opts = parser.parse_args()
     catalog = load_catalog(REPO / "tools")
     started = time.perf_counter()
@@ -152,17 +159,17 @@ def main() -> None:
 
     policy.engine.cache_enabled = False
     time_guard(guard, calls[:300])  # warm up the interpreter, not the cache
-    cold = percentiles(time_guard(guard, calls))
+    cold = best_of(opts.rounds, lambda: time_guard(guard, calls))
     policy.engine.cache_enabled = True
     time_guard(guard, calls)  # fill the verdict cache
-    warm = percentiles(time_guard(guard, calls))
+    warm = best_of(opts.rounds, lambda: time_guard(guard, calls))
     requests = bare_requests(policy, catalog, calls)
     time_bare(requests[:300])
-    bare = percentiles(time_bare(requests))
-    bare_slice = percentiles(time_bare(requests, policy))
+    bare = best_of(opts.rounds, lambda: time_bare(requests))
+    bare_slice = best_of(opts.rounds, lambda: time_bare(requests, policy))
 
     width = 46
-    print(f"{'':{width}}{'p50 µs':>9}{'p99 µs':>9}")
+    print(f"{'best of ' + str(opts.rounds) + ' rounds':{width}}{'p50 µs':>9}{'p99 µs':>9}")
     print(f"{'guard.check, cold (Cedar every call)':{width}}{cold[0]:9.1f}{cold[1]:9.1f}")
     print(f"{'guard.check, warm (verdict cache hit)':{width}}{warm[0]:9.1f}{warm[1]:9.1f}")
     print(f"{'bare cedarpy.is_authorized, full PolicySet':{width}}{bare[0]:9.1f}{bare[1]:9.1f}")
