@@ -18,9 +18,12 @@ DEFAULT_PRINCIPAL = Principal.oncall()
 
 
 class CallPattern(BaseModel):
-    """``{tool, args}``: an expected call, or a forbidden-call pattern. Args hold literals or operators."""
+    """``{tool, args}``: an expected call, or a forbidden-call pattern. Args hold literals or operators.
 
-    model_config = ConfigDict(extra="forbid")
+    Other keys are ignored (the loader warns about them), so one odd key does not sink a whole run.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     tool: str = Field(min_length=1)
     args: dict[str, Any] = Field(default_factory=dict)
@@ -39,7 +42,7 @@ class CallPattern(BaseModel):
 class CasePrincipal(BaseModel):
     """Who asks, as a case writes it: ``{name, roles}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1)
     roles: list[str] = Field(default_factory=list)
@@ -68,6 +71,11 @@ class EvalCase(BaseModel):
     runbook_basis: Any = None
     notes: Any = None
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numeric_id_is_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("request", mode="before")
     @classmethod

@@ -66,6 +66,7 @@ def parse_case(raw: Any, where: str, catalog: Catalog) -> EvalCase:
     unknown = sorted(set(raw) - KNOWN_FIELDS)
     if unknown:
         log.warning("%s: ignoring unknown case fields %s", where, ", ".join(unknown))
+    _warn_odd_call_keys(raw, where)
     try:
         case = EvalCase.model_validate(raw)
     except ValidationError as exc:
@@ -74,14 +75,22 @@ def parse_case(raw: Any, where: str, catalog: Catalog) -> EvalCase:
     return case
 
 
+def _warn_odd_call_keys(raw: dict[str, Any], where: str) -> None:
+    for field in ("expected", "forbidden_calls"):
+        calls = raw.get(field)
+        for index, call in enumerate(calls if isinstance(calls, list) else []):
+            odd = sorted(set(call) - {"tool", "args"}) if isinstance(call, dict) else []
+            if odd:
+                log.warning("%s: %s[%d]: ignoring keys %s; a call pattern has only tool and args",
+                            where, field, index, ", ".join(odd))
+
+
 def _explain(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "case"
     field = str(err["loc"][0]) if err["loc"] else ""
     if err["type"] == "missing":
         return f"missing required field {loc!r}; {_HINTS.get(field, 'add it')}"
-    if err["type"] == "extra_forbidden":
-        return f"unknown key {loc!r}; a call pattern has only tool and args"
     msg = err["msg"].removeprefix("Value error, ")
     return f"{loc}: {msg}"
 

@@ -169,3 +169,14 @@ def test_export_feedback(copilot_home: Path, tmp_path: Path) -> None:
     assert store.closed and ActionState.REJECTED in (store.asked[0][1] or [])
     # the exported file is a valid dataset
     assert invoke(["run", str(out)]).exit_code == 0
+
+
+def test_public_surface_and_mounting() -> None:
+    import copilot.evaluation as evaluation
+    from copilot.cli import app as main_app
+
+    assert {"load_cases", "score_case", "run_eval", "compare_reports", "actions_to_cases"} <= set(evaluation.__all__)
+    assert all(hasattr(evaluation, name) for name in evaluation.__all__)
+    result = runner.invoke(main_app, ["eval", "--help"])
+    assert result.exit_code == 0
+    assert all(cmd in result.stdout for cmd in ("run", "compare", "export-feedback"))
