@@ -175,7 +175,8 @@ def test_public_surface_and_mounting() -> None:
     import copilot.evaluation as evaluation
     from copilot.cli import app as main_app
 
-    assert {"load_cases", "score_case", "run_eval", "compare_reports", "actions_to_cases"} <= set(evaluation.__all__)
+    wanted = {"load_cases", "score_case", "run_eval", "compare_reports", "actions_to_cases"}
+    assert wanted <= set(evaluation.__all__)
     assert all(hasattr(evaluation, name) for name in evaluation.__all__)
     result = runner.invoke(main_app, ["eval", "--help"])
     assert result.exit_code == 0
