@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from copilot.catalog import Catalog
@@ -55,53 +56,27 @@ class Guard:
             return Decision(
                 outcome="deny", reasons=(str(exc),), tool=spec.name, mutating=spec.mutating, risk=spec.risk
             )
-        target = self.catalog.target(ToolCall(tool=spec.name, args=args))
-        namespace = str(args.get("namespace", ""))
-        environment = self.policy.environment_for(args.get("namespace"), target)
-        risk, risk_reasons = escalate_risk(spec, args)
-        needs = self.policy.requirements(spec, risk, environment, namespace)
-        context = self.policy.context(spec, args, environment=environment, target=target, risk=needs.risk)
-        verdict = self.policy.authorize("request", principal, spec.name, context)
-        denied = (
-            []
-            if verdict.allowed
-            else self._policy_reasons(principal, spec, environment, needs, verdict.reasons)
-        )
+        facts = self._facts(spec, args)
+        verdict = self.policy.authorize("request", principal, spec.name, facts.context)
+        denied = [] if verdict.allowed else self._policy_reasons(principal, spec, facts, verdict.reasons)
+        production = self.policy.is_production(facts.environment)
         denied += blast_radius(
-            spec,
-            args,
-            target,
-            self.policy.is_production(environment),
-            environment,
-            self._normalized(inflight),
+            spec, args, facts.target, production, facts.environment, self._normalized(inflight)
         )
         if require_grounding and spec.mutating and not call.grounded:
             denied.append(
                 f"ungrounded mutating call: {spec.name} cites no runbook passage and no telemetry "
                 "evidence; attach a citation or evidence before it can be approved"
             )
-        base = {
-            "tool": spec.name,
-            "mutating": spec.mutating,
-            "risk": needs.risk,
-            "target": target,
-            "environment": environment,
-            "normalized_args": args,
-        }
-        if denied:
-            return Decision(outcome="deny", reasons=tuple(denied), **base)
-        rules = ", ".join(repr(r) for r in verdict.rule_ids)
-        if needs.approvals == 0:
-            reason = f"allowed at once: {spec.name} needs no approval in {environment} (rule {rules})"
-            return Decision(outcome="allow", reasons=(reason,), **base)
-        return Decision(
-            outcome="needs_approval",
-            reasons=(_approval_reason(needs, environment, rules), *risk_reasons),
-            approvals_required=needs.approvals,
-            approver_roles=needs.approver_roles,
-            ttl_seconds=needs.ttl_seconds,
-            **base,
-        )
+        return _decision(spec, args, facts, verdict.rule_ids, denied)
+
+    def _facts(self, spec: ToolSpec, args: dict[str, Any]) -> _Facts:
+        target = self.catalog.target(ToolCall(tool=spec.name, args=args))
+        environment = self.policy.environment_for(args.get("namespace"), target)
+        risk, risk_reasons = escalate_risk(spec, args)
+        needs = self.policy.requirements(spec, risk, environment, str(args.get("namespace", "")))
+        context = self.policy.context(spec, args, environment=environment, target=target, risk=needs.risk)
+        return _Facts(target, environment, needs, tuple(risk_reasons), context)
 
     def check_approver(
         self,
@@ -156,13 +131,9 @@ class Guard:
         return reasons
 
     def _policy_reasons(
-        self,
-        principal: Principal,
-        spec: ToolSpec,
-        environment: str,
-        needs: Requirements,
-        forbids: Sequence[str],
+        self, principal: Principal, spec: ToolSpec, facts: _Facts, forbids: Sequence[str]
     ) -> list[str]:
+        needs, environment = facts.needs, facts.environment
         roles = sorted(self.policy.effective_roles(principal))
         reasons = list(forbids)
         if not forbids or not set(roles) & set(needs.request_roles):
@@ -182,6 +153,45 @@ class Guard:
                 except UserInputError:
                     continue  # a malformed in-flight call cannot widen this one's blast radius
         return out
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the guard derives from a valid call before deciding."""
+
+    target: str
+    environment: str
+    needs: Requirements
+    risk_reasons: tuple[str, ...]
+    context: dict[str, Any]
+
+
+def _decision(
+    spec: ToolSpec, args: dict[str, Any], facts: _Facts, rule_ids: Sequence[str], denied: list[str]
+) -> Decision:
+    needs, environment = facts.needs, facts.environment
+    base: dict[str, Any] = {
+        "tool": spec.name,
+        "mutating": spec.mutating,
+        "risk": needs.risk,
+        "target": facts.target,
+        "environment": environment,
+        "normalized_args": args,
+    }
+    if denied:
+        return Decision(outcome="deny", reasons=tuple(denied), **base)
+    rules = ", ".join(repr(r) for r in rule_ids)
+    if needs.approvals == 0:
+        reason = f"allowed at once: {spec.name} needs no approval in {environment} (rule {rules})"
+        return Decision(outcome="allow", reasons=(reason,), **base)
+    return Decision(
+        outcome="needs_approval",
+        reasons=(_approval_reason(needs, environment, rules), *facts.risk_reasons),
+        approvals_required=needs.approvals,
+        approver_roles=needs.approver_roles,
+        ttl_seconds=needs.ttl_seconds,
+        **base,
+    )
 
 
 def _approval_reason(needs: Requirements, environment: str, rules: str) -> str:
