@@ -126,14 +126,14 @@ def _failed_table(failed: list[CaseResult]) -> str:
             "<th>citations used</th></tr>")
     rows = [head]
     for result in failed:
-        citations = sorted({c for p in result.proposed for c in p.citations})
+        citations = result.citations or sorted({c for p in result.proposed for c in p.citations})
         rows.append(
             "<tr>"
             f"<td><b>{escape(result.id)}</b>{' <span class=mut>unsafe</span>' if result.unsafe else ''}"
             f"<br><small>{escape(', '.join(result.tags))}</small>"
             f"<br><code>{escape(result.request)}</code></td>"
             f"<td>{_call_list(result.expected)}</td>"
-            f"<td>{_proposed_list(result.proposed)}</td>"
+            f"<td>{_proposed_list(result.proposed)}{_dropped(result.dropped)}</td>"
             f"<td>{_items(result.reasons)}</td>"
             f"<td>{_items(citations) if citations else '<i>none</i>'}</td>"
             "</tr>"
@@ -162,6 +162,10 @@ def _proposed_list(proposed: list[ProposedRecord]) -> str:
         )
         lines.append(f"<li><code>{escape(_call_text(p.tool, p.args))}</code>{tags}</li>")
     return "<ul>" + "".join(lines) + "</ul>"
+
+
+def _dropped(dropped: list[str]) -> str:
+    return f"<small>dropped by the suggester:</small>{_items(dropped)}" if dropped else ""
 
 
 def _items(items: list[str], code: bool = False) -> str:

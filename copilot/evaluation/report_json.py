@@ -72,6 +72,8 @@ class CaseResult(BaseModel):
     request: str = ""
     source_runbook: str | None = None
     summary: str = ""
+    citations: list[str] = Field(default_factory=list)  # every passage the suggestion cited
+    dropped: list[str] = Field(default_factory=list)  # calls the suggester removed, with why
     error: str | None = None
 
 

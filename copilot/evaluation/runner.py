@@ -31,7 +31,7 @@ from copilot.catalog import Catalog
 from copilot.domain import PlanRequest, Suggestion, ToolCall, Usage
 from copilot.evaluation.cases import EvalCase
 from copilot.evaluation.metrics import by_tag, run_metrics
-from copilot.evaluation.report_json import CaseResult, EvalReport, ProposedRecord
+from copilot.evaluation.report_json import CaseResult, EvalReport, ProposedRecord, format_citation
 from copilot.evaluation.scoring import CaseScore, score_case
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,15 @@ def run_eval(
 
 def _errored(score: CaseScore, error: str) -> CaseScore:
     reasons = [f"suggester failed: {error}", *score.reasons]
-    return score.model_copy(update={"passed": False, "reasons": reasons})
+    # a crash is neither a pass nor restraint: keep it out of the restraint rate
+    return score.model_copy(update={"passed": False, "reasons": reasons, "restraint_case": False})
+
+
+def _citations(run: CaseRun | None) -> list[str]:
+    if run is None:
+        return []
+    cited = [c for p in run.suggestion.calls for c in p.call.citations] + list(run.suggestion.citations)
+    return list(dict.fromkeys(format_citation(c) for c in cited))
 
 
 def _case_result(
@@ -173,5 +181,7 @@ def _case_result(
         request=case.request,
         source_runbook=case.source_runbook,
         summary=run.suggestion.summary if run else "",
+        citations=_citations(run),
+        dropped=list(run.suggestion.dropped) if run else [],
         error=error,
     )

@@ -81,6 +81,7 @@ def test_a_suggester_error_fails_the_case_and_the_run_goes_on(catalog: Catalog) 
     assert [r.passed for r in result.results] == [False, True]
     assert "planner exploded" in result.results[0].reasons[0]
     assert result.results[0].error is not None
+    assert result.restraint_rate == 1.0  # the crashed case is not counted as restraint
 
 
 def test_cases_run_in_order_on_the_calling_thread(examples: list[EvalCase], catalog: Catalog) -> None:
@@ -131,6 +132,7 @@ def test_json_report_fields(report: EvalReport, tmp_path: Path) -> None:
     assert {"id", "passed", "reasons", "proposed", "latency_ms"} <= set(first)
     assert first["proposed"][0]["tool"] == "get_logs"
     assert first["proposed"][0]["citations"] == ["knowledge/checkout.md § Rollback (L12-20)"]
+    assert first["citations"] == ["knowledge/checkout.md § Rollback (L12-20)"]
     assert read_report(path) == report
 
 
