@@ -18,6 +18,8 @@ Decisions the contract leaves open, taken here:
   are canonicalised first when they parse, so ``"1h"`` matches ``"60m"`` and ``203.0.113.7``
   matches ``203.0.113.7/32``; values that do not parse are compared as plain literals.
 - An argument whose proposed value is ``None`` counts as absent.
+- ``$contains`` on a list also looks inside each string item, so quotes that JSON escapes
+  (``job=~"api.*"``) are still found.
 """
 
 from __future__ import annotations
@@ -117,11 +119,10 @@ def match_arg(pattern: Any, value: Any = _MISSING, arg_type: str | None = None) 
         return not present or not any(match_arg(option, value, arg_type) for option in banned)
     if not present:
         return False
-    if op == "$contains":
-        return operand.strip().lower() in _as_text(value)
-    if op == "$contains_any":
-        text = _as_text(value)
-        return any(needle.strip().lower() in text for needle in operand)
+    if op in ("$contains", "$contains_any"):
+        needles = [operand] if op == "$contains" else operand
+        texts = _as_texts(value)
+        return any(needle.strip().lower() in text for needle in needles for text in texts)
     if op == "$gte":
         return _is_number(value) and value >= operand
     return _within_minutes(value, operand)  # $lte_minutes
@@ -157,8 +158,13 @@ def _same_items(expected: list[Any], proposed: list[Any]) -> bool:
     return True
 
 
-def _as_text(value: Any) -> str:
-    return (value if isinstance(value, str) else _json(value)).lower()
+def _as_texts(value: Any) -> list[str]:
+    """The value as text: itself if a string, else its JSON; a list's string items count on their own
+    too, so ``job=~"api.*"`` is found in a list of matchers without JSON's escaped quotes."""
+    if isinstance(value, str):
+        return [value.lower()]
+    items = [item.lower() for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    return [_json(value).lower(), *items]
 
 
 def _json(value: Any) -> str:

@@ -70,6 +70,8 @@ def test_any(options: list[Any], value: Any, ok: bool) -> None:
         ("CHECKOUT", "checkout", True),
         ("payments", "checkout", False),
         ("watchdog", ["alertname=Watchdog"], True),  # JSON-encoded when not a string
+        ('job=~"api', ['job=~"api.*"'], True),  # list items are searched unescaped too
+        ('"a", "b"', ["a", "b"], True),  # and the JSON text as a whole
         ('"replicas": 3', {"replicas": 3}, True),
         ("41", 41, True),
         ("true", True, True),
