@@ -307,7 +307,7 @@ class CedarEngine:
         *,
         use_cache: bool = True,
     ) -> Verdict:
-        context_json = json.dumps(context, sort_keys=True)
+        context_json = json.dumps(context)  # built in a fixed key order, so equal calls give equal keys
         key = (user, roles, action, tool, context_json)
         use_cache = use_cache and self.cache_enabled
         if use_cache and (hit := self._verdicts.get(key)) is not None:
