@@ -207,6 +207,7 @@ def _write_cases(cases: list[EvalCase], output: Path | None) -> None:
     if output is None:
         for line in lines:
             typer.echo(line)
+        err_console.print(f"exported {len(lines)} feedback case(s)")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")

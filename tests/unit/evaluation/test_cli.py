@@ -181,3 +181,22 @@ def test_public_surface_and_mounting() -> None:
     result = runner.invoke(main_app, ["eval", "--help"])
     assert result.exit_code == 0
     assert all(cmd in result.stdout for cmd in ("run", "compare", "export-feedback"))
+
+
+def test_export_feedback_reads_the_real_store(copilot_home: Path, tmp_path: Path) -> None:
+    from copilot.cli.eval_cmd import open_product_store
+    from copilot.store import SqlStore
+
+    settings = Settings(home=copilot_home)
+    store = SqlStore.from_settings(settings)
+    now = datetime.now(UTC)
+    call = ToolCall(tool="restart_deployment", args={"namespace": "shop", "deployment": "web"})
+    decision = Decision(outcome="needs_approval", reasons=("medium",), tool=call.tool, mutating=True)
+    store.save_action(Action(id="r1", call=call, requester=Principal.oncall(), decision=decision,
+                             state=ActionState.REJECTED, created_at=now - timedelta(hours=1)))
+    store.close()
+    app = make_app(build_suggester=SuggesterFactory(), open_store=open_product_store)
+    result = runner.invoke(app, ["export-feedback", "--since", "1d"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["forbidden_calls"][0]["args"]["deployment"] == "web"
