@@ -61,6 +61,8 @@ class StoreTransaction(Protocol):
 class TransactionalStore(Protocol):
     def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
     def get_action(self, action_id: str) -> Action | None: ...
+    def list_actions(self, *, since: datetime | None = None,
+                     states: Sequence[ActionState] | None = None) -> list[Action]: ...
 
 
 class ExecutorLookup(Protocol):
@@ -119,8 +121,7 @@ class ActionService:
                 prompt_hash: str | None = None, suggestion_id: str | None = None,
                 auto_execute: bool = True) -> Action:
         """Store a proposal with the guard's decision. Denied -> rejected; allowed read-only -> runs now."""
-        with self.store.transaction() as tx:
-            inflight = [a.call for a in tx.actions_in(INFLIGHT)]
+        inflight = [a.call for a in self.store.list_actions(states=INFLIGHT)]
         decision = self.guard.check(call, requester, inflight=inflight)
         if decision.normalized_args:
             call = call.model_copy(update={"args": dict(decision.normalized_args)})

@@ -6,6 +6,8 @@ Every port has a fake in ``tests/fakes.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from copilot.domain import (
@@ -69,15 +71,24 @@ class ChatSink(Protocol):
 
 @runtime_checkable
 class Store(Protocol):
-    """Durable state: actions, approvals, audit chain. Implemented by copilot.store."""
+    """Durable state: actions, approvals, audit chain. Implemented by copilot.store.SqlStore.
+
+    Writes that must commit together (a transition and its audit record) go through
+    ``transaction()``, whose unit of work is ``copilot.approvals.StoreTransaction``.
+    """
 
     def save_action(self, action: Action) -> None: ...
 
     def get_action(self, action_id: str) -> Action | None: ...
 
-    def list_actions(self, *, states: Sequence[ActionState] | None = None) -> list[Action]: ...
+    def list_actions(self, *, since: datetime | None = None,
+                     states: Sequence[ActionState] | None = None) -> list[Action]: ...
 
     def append_audit(self, kind: str, *, principal: str | None, action_id: str | None,
                      payload: Mapping[str, Any]) -> AuditEvent: ...
 
-    def audit_events(self) -> list[AuditEvent]: ...
+    def audit_events(self, *, action_id: str | None = None) -> list[AuditEvent]: ...
+
+    def verify_audit(self) -> Any: ...  # copilot.store.ChainReport: ok, count, bad_seq, problem
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
