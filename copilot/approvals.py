@@ -338,6 +338,26 @@ class ActionService:
                         action.id, action.call.tool)
         return found
 
+    def resolve_unknown(self, action_id: str, principal: Principal, *, succeeded: bool, note: str) -> Action:
+        """After someone who may approve it checked an ``unknown`` action's target, record what they found.
+
+        Runs nothing.
+        """
+        if not note.strip():
+            raise UserInputError("say what you checked on the target (note) when resolving an unknown action")
+        new = ActionState.SUCCEEDED if succeeded else ActionState.FAILED
+        with self.store.transaction() as tx:
+            action = self._locked(tx, action_id)
+            refused = self.guard.check_approver(action.call, action.decision, principal, action.requester)
+            if refused:
+                raise PolicyDenied(f"{principal.name} cannot resolve: {'; '.join(refused)}", refused)
+            if not tx.set_state(action_id, expected=[ActionState.UNKNOWN], new=new,
+                                result={"ok": succeeded, "resolved_by": principal.name, "note": note}):
+                raise StateError(f"action {action_id} is {action.state.value}, not unknown; "
+                                 "nothing to resolve")
+            self._audit(tx, "resolved", principal.name, action, state=new.value, note=note)
+        return self.get(action_id)
+
     def get(self, action_id: str) -> Action:
         action = self.store.get_action(action_id)
         if action is None:

@@ -44,6 +44,17 @@ def test_migrations_run_twice_and_keep_data(store_url: str) -> None:  # noqa: F8
         again.close()
 
 
+def test_migrated_schema_matches_the_models(store: SqlStore) -> None:  # noqa: F811
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from copilot.store.models import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
 def test_action_round_trip(store: SqlStore) -> None:  # noqa: F811
     action = make_action()
     store.save_action(action)

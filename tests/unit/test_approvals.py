@@ -315,6 +315,27 @@ def test_crash_mid_execution_recovers_as_unknown_and_never_reruns(store: SqlStor
     assert service.recover() == []
 
 
+def test_unknown_action_is_resolved_by_a_human_without_running(store: SqlStore, guard: TableGuard,
+                                                               clock: Clock) -> None:
+    crashing = HandlerExecutor(crash_now)
+    service = ActionService(store, guard, ExecutorRegistry([crashing]), clock=clock)
+    action = service.propose(RESTART, REQ)
+    with pytest.raises(StateError, match="not unknown"):
+        service.resolve_unknown(action.id, AP1, succeeded=True, note="checked")
+    with pytest.raises(Crash):
+        service.approve(action.id, AP1, idempotency_key="k1")
+    service.recover()
+    with pytest.raises(UserInputError, match="note"):
+        service.resolve_unknown(action.id, AP1, succeeded=True, note=" ")
+    with pytest.raises(PolicyDenied):
+        service.resolve_unknown(action.id, NOBODY, succeeded=True, note="looked")
+    done = service.resolve_unknown(action.id, AP1, succeeded=True, note="pods restarted at 12:00")
+    assert done.state is ActionState.SUCCEEDED and done.result == {
+        "ok": True, "resolved_by": "ap1", "note": "pods restarted at 12:00"}
+    assert len(crashing.real_runs) == 1
+    assert kinds(store, action.id)[-1] == "resolved"
+
+
 def test_recover_skips_executions_younger_than_the_cutoff(store: SqlStore, guard: TableGuard,
                                                           clock: Clock) -> None:
     service = ActionService(store, guard, ExecutorRegistry([HandlerExecutor(crash_now)]), clock=clock)
