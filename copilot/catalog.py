@@ -7,15 +7,15 @@ Loading reads files; everything after that (validation, normalisation) is pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from copilot import argtypes
-from copilot.domain import ArgSpec, CommandPattern, RiskRule, ToolCall, ToolSpec
+from copilot.domain import RISK_ORDER, ArgSpec, CommandPattern, Risk, RiskRule, ToolCall, ToolSpec
 from copilot.errors import ArgumentError, ConfigError, UnknownToolError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,7 +64,7 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ToolSpec]:
         return iter(self._specs.values())
 
     def __len__(self) -> int:
@@ -78,7 +78,8 @@ class Catalog:
         spec = self._specs.get(name)
         if spec is None:
             close = [n for n in self._specs if n.split("_")[0] in name or name.split("_")[0] in n][:5]
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; known tools: {', '.join(self.names)}"
+            known = ", ".join(self.names)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; known tools: {known}"
             raise UnknownToolError(f"unknown tool {name!r}{hint}")
         return spec
 
@@ -140,7 +141,7 @@ def _args_model(spec: ToolSpec) -> type[BaseModel]:
         if arg.choices:
             from typing import Literal
 
-            base = Literal[tuple(arg.choices)]  # type: ignore[valid-type]
+            base = Literal[tuple(arg.choices)]
         if arg.required:
             fields[arg.name] = (base, Field(**constraints))
         else:
@@ -179,16 +180,18 @@ def _load_file(path: Path) -> list[tuple[ToolSpec, str]]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: YAML syntax error ({problem}); fix the indentation or quoting") from None
+        raise ConfigError(f"{path}{line}: YAML syntax error ({problem}); "
+                          "fix the indentation or quoting") from None
     try:
         parsed = _ToolFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}:1: {_first_error(exc)}; a catalog file has `toolset:` and a `tools:` list")
+        raise ConfigError(f"{path}:1: {_first_error(exc)}; a catalog file has `toolset:` "
+                          "and a `tools:` list") from None
     out = []
     tool_nodes = _tool_nodes(root)
     for index, raw in enumerate(parsed.tools):
-        line = tool_nodes[index] if index < len(tool_nodes) else 1
-        where = f"{path}:{line}"
+        line_no = tool_nodes[index] if index < len(tool_nodes) else 1
+        where = f"{path}:{line_no}"
         out.append((_build_spec(raw, parsed.toolset, where), where))
     return out
 
@@ -222,7 +225,7 @@ def _build_spec(raw: dict[str, Any], toolset: str, where: str) -> ToolSpec:
                           f"{', '.join(_ToolEntry.model_fields)}") from None
     if not _NAME.match(entry.name):
         raise ConfigError(f"{where}: tool name {entry.name!r} must be snake_case (a-z, 0-9, _)")
-    if entry.risk not in ("low", "medium", "high"):
+    if entry.risk not in RISK_ORDER:
         raise ConfigError(f"{where}: tool {entry.name!r}: risk {entry.risk!r} must be low, medium or high")
     args = tuple(_build_arg(entry.name, arg_name, arg, where) for arg_name, arg in entry.args.items())
     arg_names = {a.name for a in args}
@@ -235,7 +238,7 @@ def _build_spec(raw: dict[str, Any], toolset: str, where: str) -> ToolSpec:
             raise ConfigError(f"{where}: tool {entry.name!r}: risk rule names unknown argument {rule.arg!r}")
     return ToolSpec(
         name=entry.name, toolset=toolset, description=entry.description.strip(), mutating=entry.mutating,
-        risk=entry.risk,  # type: ignore[arg-type]
+        risk=cast(Risk, entry.risk),
         args=args, target=entry.target, risk_rules=tuple(entry.risk_rules),
         commands=tuple(entry.commands), keywords=tuple(entry.keywords),
     )
