@@ -155,3 +155,31 @@ def placeholders_in(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [name for item in value.values() for name in placeholders_in(item)]
     return []
+
+
+_MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
+_UNSCOPED_LABELS = frozenset({"alertname", "severity", "prometheus", "receiver"})
+
+
+def scope_query(query: str, labels: Mapping[str, str]) -> str:
+    """Scope a runbook's example PromQL with the alert's labels.
+
+    ``namespace="openshift-monitoring"`` takes the alert's namespace; a matcher whose value is an
+    example placeholder (``"<value of instance label>"``, ``...``) takes the alert's label or is
+    removed; ``$PLACEHOLDER`` values are left for the binder.
+    """
+    def rewrite(match: re.Match[str]) -> str:
+        name, op, value = match.groups()
+        wanted = labels.get(name)
+        if wanted and op == "=" and name not in _UNSCOPED_LABELS and "$" not in value:
+            return f'{name}="{wanted}"'
+        if value.startswith("<") or value in ("...", "…"):
+            return f'{name}="{wanted}"' if wanted else ""
+        return match.group(0)
+
+    scoped = _MATCHER.sub(rewrite, query)
+    scoped = re.sub(r"\{\s*\.\.\.\s*\}", "", scoped)
+    scoped = re.sub(r"\{[\s,]*\}", "", scoped)
+    scoped = re.sub(r"\{\s*,\s*", "{", scoped)
+    scoped = re.sub(r",\s*,", ",", scoped)
+    return re.sub(r",\s*\}", "}", scoped)

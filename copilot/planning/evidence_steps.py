@@ -52,8 +52,8 @@ def _pod_steps(key: str, pods: list[str], namespace: str, *, crashed: bool,
     return out
 
 
-def fallback_steps(ctx: PlanContext) -> list[StepCandidate]:
-    """First read-only checks on the object the alert or request names, when nothing else applies."""
+def fallback_steps(ctx: PlanContext, namespace: str | None) -> list[StepCandidate]:
+    """First read-only checks on the object the alert or request names, when the runbook gives none."""
     entities = ctx.entities
     out: list[StepCandidate] = []
     labels = ctx.alert.labels if ctx.alert else {}
@@ -61,15 +61,16 @@ def fallback_steps(ctx: PlanContext) -> list[StepCandidate]:
                 for k, v in labels.items() if k in ("pod", "node", "namespace")]
     if not evidence and ctx.request.text.strip():
         evidence = [Evidence(key="request", value=ctx.request.text[:200], source="request")]
-    if entities.pod and entities.namespace:
-        out.append(_step("describe_pod", {"namespace": entities.namespace, "pod": entities.pod},
+    if entities.pod and namespace:
+        out.append(_step("describe_pod", {"namespace": namespace, "pod": entities.pod},
                          "status and events of the affected pod", evidence))
-        out.append(_step("get_logs", {"namespace": entities.namespace, "pod": entities.pod},
+        out.append(_step("get_logs", {"namespace": namespace, "pod": entities.pod},
                          "logs of the affected pod", evidence))
     if entities.node:
         out.append(_step("describe_node", {"node": entities.node}, "the node's conditions", evidence))
-    if entities.namespace and not entities.pod:
-        out.append(_step("get_events", {"namespace": entities.namespace}, "recent events", evidence))
+    if namespace and not entities.pod:
+        out.append(_step("list_pods", {"namespace": namespace}, "which pods run and in what state", evidence))
+        out.append(_step("get_events", {"namespace": namespace}, "recent events", evidence))
     if ctx.alert is not None and ctx.alert.name:
         out.append(_step("get_active_alerts", {"matchers": [f"alertname={ctx.alert.name}"]},
                          "what else is firing with this alert", evidence))

@@ -13,12 +13,12 @@ from typing import Any
 
 from copilot.catalog import Catalog
 from copilot.domain import Citation, Evidence, RunbookDoc, ToolCall
-from copilot.planning.binding import Binder
+from copilot.planning.binding import Binder, scope_query
 from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate
 from copilot.planning.context import PlanContext
 from copilot.planning.request_text import values_from_text
 from copilot.planning.restraint import RestraintRules
-from copilot.planning.steps import StepCandidate
+from copilot.planning.steps import StepCandidate, doc_namespace
 
 _DURATION = re.compile(r"\bfor\s+(?:the\s+next\s+)?(an?|one|\d+(?:\.\d+)?)\s*"
                        r"(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?)\b", re.IGNORECASE)
@@ -83,7 +83,10 @@ class PlanState:
             if reason:
                 self.held_back.append(reason)
                 return False
-        binding = self.binder.bind(step.tool, step.args)
+        args = step.args
+        if step.tool == "get_metrics" and isinstance(args.get("query"), str) and self.ctx.alert is not None:
+            args = {**args, "query": scope_query(args["query"], self.ctx.alert.labels)}
+        binding = self.binder.bind(step.tool, args)
         if binding.args is None:
             if binding.missing and step.phase != "diagnose":
                 self.notes.append(f"{step.tool} not proposed: needs {', '.join(binding.missing)}")
@@ -160,6 +163,9 @@ def placeholder_values(ctx: PlanContext, docs: list[RunbookDoc]) -> dict[str, st
     team = _page_team(doc, alert.labels if alert else {})
     if team:
         values.setdefault("TEAM", team)
+    runbook_namespace = doc_namespace(doc) if doc else None
+    if runbook_namespace:
+        values.setdefault("NAMESPACE", runbook_namespace)
     duration = duration_in(ctx.request.text)
     if duration:
         values.setdefault("DURATION", duration)

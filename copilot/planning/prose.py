@@ -58,7 +58,8 @@ def _expand(phrase: str) -> str:
 _NEGATION = re.compile(r"\b(?:do\s+not|don't|dont|never|avoid|not|without|instead\s+of|rather\s+than|"
                        r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;\n]{0,30}$",
                        re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]|$)")
+_BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)|\n(?=#)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,14 @@ def requested_tools(text: str) -> dict[str, ProseHit]:
 
 
 def _sentences(text: str) -> list[str]:
-    prose = _FENCE.sub(" ", text)
-    return [m.group(0) for m in _SENTENCE.finditer(prose) if m.group(0).strip()]
+    """Sentences of the prose (code blocks removed); a sentence may wrap lines, a list item starts one."""
+    prose = _FENCE.sub("\n\n", text)
+    out: list[str] = []
+    for block in _BLOCK_BREAK.split(prose):
+        for sentence in _SENTENCE_END.split(" ".join(line.strip() for line in block.splitlines())):
+            if sentence.strip():
+                out.append(sentence.strip())
+    return out
 
 
 # --------------------------------------------------------------------------- PromQL in code blocks
@@ -100,7 +107,11 @@ _PROMQL_FUNCS = re.compile(r"^\s*(?:sum|rate|irate|increase|max|min|avg|count|to
                            r"histogram_quantile|absent|predict_linear|delta|deriv|label_replace|quantile|stddev|time|changes|resets|"
                            r"avg_over_time|max_over_time|min_over_time|sum_over_time|count_over_time|clamp_min|"
                            r"clamp_max|abs|ceil|floor|round|sort|sort_desc|vector|scalar|1\s*-)\s*(?:by\s*\([^)]*\)\s*)?\(")
-_METRIC_SELECTOR = re.compile(r"^\s*[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\}|\[\w+\])")
+_METRIC_SELECTOR = re.compile(r"^[\s(]*[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\}|\[\w+\])")
+_METRIC_EXPR = re.compile(r"^[\s(]*[a-z][a-z0-9]*_[\w:]*\s*(?:[-+*/)]|==|!=|>=|<=|<|>)")
+_INLINE_QUERY = re.compile(r"\b(?:query|queries|querying|graph|expression|promql|metric)\b[^`\n]{0,40}"
+                           r"`([^`\n]{2,300})`", re.IGNORECASE)
+_SIMPLE_EXPR = re.compile(r"^[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|<|>)\s*[\d.]+$")
 
 
 def promql_queries(text: str) -> list[str]:
@@ -112,6 +123,11 @@ def promql_queries(text: str) -> list[str]:
             queries.extend(_expressions(body))
         elif lang in ("", "text", "txt", "plaintext", "console", "shell", "bash", "sh"):
             queries.extend(q for q in _expressions(body) if _reads_as_promql(q))
+    prose = _FENCE.sub(" ", text)
+    for match in _INLINE_QUERY.finditer(prose):
+        span = match.group(1).strip()
+        if _reads_as_promql(span) or _SIMPLE_EXPR.match(span):
+            queries.append(span)
     return queries
 
 
@@ -122,8 +138,8 @@ def _expressions(body: str) -> list[str]:
         if not line.strip() or line.strip().startswith("#"):
             continue
         stripped = line.strip()
-        continues = line[:1].isspace() or stripped[:1] in "/*+-)<>=" or (
-            bool(exprs) and exprs[-1].rstrip()[-1:] in "(/*+-,")
+        continues = line[:1].isspace() or stripped[:1] in "/*+-)}<>=," or (
+            bool(exprs) and exprs[-1].rstrip()[-1:] in "({/*+-,")
         if exprs and continues:
             exprs[-1] = exprs[-1].rstrip() + " " + line.strip()
         else:
@@ -134,4 +150,4 @@ def _expressions(body: str) -> list[str]:
 def _reads_as_promql(line: str) -> bool:
     if _SHELL_START.match(line) or len(line) > 600:
         return False
-    return bool(_PROMQL_FUNCS.match(line) or _METRIC_SELECTOR.match(line))
+    return bool(_PROMQL_FUNCS.match(line) or _METRIC_SELECTOR.match(line) or _METRIC_EXPR.match(line))

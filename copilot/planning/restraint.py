@@ -20,6 +20,7 @@ from copilot.errors import ConfigError
 from copilot.planning.conditions import compile_condition, condition_keys, snapshot_lookup
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("restraint_rules.yaml")
+DEFAULT_TRIGGERS_PATH = Path(__file__).with_name("triggers.yaml")
 
 
 class RestraintRule(BaseModel):
@@ -76,7 +77,22 @@ class RestraintRules:
         for rule in self.rules:
             if tool not in rule.blocks and not ("mutating" in rule.blocks and mutating):
                 continue
-            if compile_condition(rule.when)(lookup) is True:
+            if compile_condition(rule.when)(lookup, False) is True:
                 used = {key: facts[key] for key in condition_keys(rule.when) if key in facts}
                 return Blocked(rule, used)
         return None
+
+
+def load_triggers(catalog: Catalog, path: Path | None = None) -> dict[str, str]:
+    """Implied triggers (tool -> `when` condition) for runbooks that state preconditions only in prose."""
+    source = path or DEFAULT_TRIGGERS_PATH
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{source}: cannot read triggers ({exc}); fix the file or its path") from None
+    triggers = {str(tool): str(when) for tool, when in (data.get("triggers") or {}).items()}
+    for tool, when in triggers.items():
+        if tool not in catalog:
+            raise ConfigError(f"{source}: trigger for unknown tool {tool!r}; use a catalog tool name")
+        compile_condition(when)
+    return triggers

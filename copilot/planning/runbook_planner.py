@@ -22,7 +22,7 @@ from copilot.planning.context import ContextBuilder, PlanContext
 from copilot.planning.evidence_steps import evidence_steps, fallback_steps
 from copilot.planning.proposals import PlanState, build_facts, placeholder_values
 from copilot.planning.prose import ProseHit, requested_tools
-from copilot.planning.restraint import RestraintRules
+from copilot.planning.restraint import RestraintRules, load_triggers
 from copilot.planning.selection import select_docs
 from copilot.planning.steps import StepCandidate, doc_steps, has_injection, procedure_score
 from copilot.ports import Retriever
@@ -49,6 +49,7 @@ class RunbookPlanner:
         self._context = ContextBuilder(retriever, k=k)
         self._catalog = catalog
         self._restraint = RestraintRules.load(catalog, rules_path)
+        self._triggers = load_triggers(catalog)
 
     def plan(self, request: PlanRequest) -> Suggestion:
         return self.plan_context(self._context.build(request))
@@ -67,8 +68,9 @@ class RunbookPlanner:
         if not state_mitigated and docs and how in ("alert", "mentioned"):
             self._procedure(state, docs[0], ctx)
         self._notify(state, steps, docs)
-        if not state.planned and (ctx.alert is not None or ctx.request.text.strip()):
-            for step in fallback_steps(ctx):
+        if not state.has_phase("diagnose") and (ctx.alert is not None or ctx.request.text.strip()):
+            namespace = ctx.entities.namespace or state.binder.resolve("NAMESPACE")
+            for step in fallback_steps(ctx, namespace if docs or ctx.entities.namespace else None):
                 state.add(step, rationale=f"First check: {step.quote}", evidence=step.extra["evidence"],
                           check_restraint=False)
         suggestion = self._suggestion(state, docs, how)
@@ -114,13 +116,17 @@ class RunbookPlanner:
             if step.phase != "mitigate":
                 continue
             asked = step.tool in requested
-            if step.when:
-                if not state.holds(step.when) and not (asked and not state.verifiable(step.when)):
-                    state.notes.append(f"{step.tool} not proposed: precondition `{step.when}` does not hold")
+            when = step.when
+            if not when and not asked and step.origin != "front_matter":
+                when = self._triggers.get(step.tool)  # prose-only runbook: telemetry must show the trigger
+            if when:
+                if not state.holds(when) and not (asked and not state.verifiable(when)):
+                    if step.when:
+                        state.notes.append(f"{step.tool} not proposed: precondition `{when}` does not hold")
                     continue
             elif not asked:
                 continue
-            evidence = state.when_evidence(step.when)
+            evidence = state.when_evidence(when)
             if asked:
                 sentence = requested[step.tool].sentence
                 evidence.append(Evidence(key="request", value=sentence, source="request"))

@@ -172,3 +172,16 @@ def procedure_score(doc: RunbookDoc) -> int:
         score += len(re.findall(r"^\s*\d+[.)]\s+\S", chunk.text, re.MULTILINE))
         score += chunk.text.count("```") // 2
     return score
+
+
+_NAMESPACE_FLAG = re.compile(r"(?:^|\s)(?:-n|--namespace)[\s=]+['\"]?([a-z0-9][a-z0-9-]*[a-z0-9])\b")
+
+
+def doc_namespace(doc: RunbookDoc) -> str | None:
+    """The namespace a runbook's commands most often name (``-n openshift-storage``), if any."""
+    counts: dict[str, int] = {}
+    for chunk in doc.chunks:
+        for match in _NAMESPACE_FLAG.finditer(chunk.text):
+            name = match.group(1)
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda name: counts[name]) if counts else None
