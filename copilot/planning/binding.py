@@ -20,6 +20,12 @@ from copilot.errors import ArgumentError, UnknownToolError
 _PLACEHOLDER = re.compile(r"\$\{?([A-Z][A-Z0-9_]*)\}?")
 _WHOLE = re.compile(r"^\$\{?([A-Z][A-Z0-9_]*)\}?$")
 _PREFIXES = ("YOUR_", "MY_", "THE_", "AFFECTED_", "TARGET_", "FAILING_", "FAILED_")
+# A whole-value placeholder the entities do not know, in an argument of this name, takes this entity.
+_ARG_ENTITY = {"namespace": "NAMESPACE", "pod": "POD", "node": "NODE", "deployment": "DEPLOYMENT",
+               "pvc": "PVC",
+               "job": "JOB", "secret": "SECRET", "hpa": "HPA", "cluster": "CLUSTER", "zone": "ZONE",
+               "function": "FUNCTION", "flag": "FLAG", "database": "DATABASE", "container": "CONTAINER",
+               "cidr": "CIDR"}
 _TARGET_PREFIXES = ("recommended_", "target_", "desired_", "suggested_", "new_")
 # Scale-up values derivable from a current figure when no target is given: "raise it by about half".
 _GROWTH = {"max_replicas": ("hpa_max_replicas", "max_replicas", "current_max_replicas"),
@@ -61,6 +67,8 @@ class Binder:
             if arg is None:
                 continue
             value = self._substitute(raw, used)
+            if value is None and name in _ARG_ENTITY and _WHOLE.match(str(raw).strip()):
+                value = self._values.get(_ARG_ENTITY[name])  # `$KMP_NAMESPACE` as a namespace: the namespace
             if value is None:
                 if arg.required:
                     missing.append(name)

@@ -68,7 +68,8 @@ class RunbookPlanner:
         if not state_mitigated and docs and how in ("alert", "mentioned"):
             self._procedure(state, docs[0], ctx)
         self._notify(state, steps, docs)
-        if not state.has_phase("diagnose") and (ctx.alert is not None or ctx.request.text.strip()):
+        diagnosed = sum(1 for p in state.planned if p.phase == "diagnose")
+        if diagnosed < 2 and (ctx.alert is not None or ctx.request.text.strip()):
             namespace = ctx.entities.namespace or state.binder.resolve("NAMESPACE")
             for step in fallback_steps(ctx, namespace if docs or ctx.entities.namespace else None):
                 state.add(step, rationale=f"First check: {step.quote}", evidence=step.extra["evidence"],
