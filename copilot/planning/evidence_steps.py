@@ -37,7 +37,28 @@ def evidence_steps(ctx: PlanContext) -> list[StepCandidate]:
         elif name in _NODE_LISTS:
             for node in items[:_MAX_TARGETS]:
                 out.append(_step("describe_node", {"node": node}, f"{key} lists node {node}", evidence))
-    return out
+        elif name in ("events", "logs") and ctx.entities.namespace:
+            out.append(_tail_step(name, str(key), ctx, evidence))
+    return out + _alert_pod_steps(ctx)
+
+
+def _tail_step(name: str, key: str, ctx: PlanContext, evidence: list[Evidence]) -> StepCandidate:
+    """A log or event tail in telemetry: read the whole thing."""
+    namespace = ctx.entities.namespace
+    if name == "events":
+        return _step("get_events", {"namespace": namespace}, f"{key} has warnings; read all events", evidence)
+    args = {"namespace": namespace, **({"pod": ctx.entities.pod} if ctx.entities.pod else {})}
+    return _step("get_logs", args, f"{key} shows errors; read the full logs", evidence)
+
+
+def _alert_pod_steps(ctx: PlanContext) -> list[StepCandidate]:
+    """The pod an alert names is always worth a describe."""
+    labels = ctx.alert.labels if ctx.alert else {}
+    pod, namespace = labels.get("pod"), labels.get("namespace")
+    if not pod or not namespace:
+        return []
+    evidence = [Evidence(key="alert.pod", value=pod, source="alert")]
+    return [_step("describe_pod", {"namespace": namespace, "pod": pod}, "the pod the alert names", evidence)]
 
 
 def _pod_steps(key: str, pods: list[str], namespace: str, *, crashed: bool,
