@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, executors: list[Executor] | None = None) -
         shared = settings.database_url is not None and not settings.resolved_database_url.startswith("sqlite")
         unknown = service.recover(older_than_seconds=DEFAULT_LEASE_SECONDS if shared else 0)
         if unknown:
-            log.warning("recovered %d action(s) left executing by a crash: state unknown, needs a human check",
+            log.warning("recovered %d action(s) left executing by a crash: unknown, needs a human check",
                         len(unknown))
         app.state.store = store
         app.state.actions = service
