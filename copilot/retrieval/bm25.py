@@ -20,6 +20,14 @@ _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _STOP = frozenset("""a an and are as at be been but by can do does for from has have how i if in into is it
 its of on or so that the their then there these this to was were what when where which while who will with you
 your we our my me us pls please""".split())
+# Common ops shorthand, expanded on both sides (index and query) so "prom svc" meets "Prometheus service".
+ABBREVIATIONS = {
+    "k8s": "kubernetes", "prom": "prometheus", "svc": "service", "svcs": "services", "ns": "namespace",
+    "ctrl": "control", "cert": "certificate", "certs": "certificates", "db": "database", "dbs": "databases",
+    "mem": "memory", "perms": "permissions", "cfg": "config", "conf": "config", "repl": "replication",
+    "img": "image", "imgs": "images", "deploy": "deployment", "thru": "through", "btw": "", "pls": "",
+    "plz": "", "msg": "message", "msgs": "messages", "env": "environment", "auth": "authentication",
+}
 _IRREGULAR = {"ran": "run", "died": "die", "dies": "die", "dying": "die", "went": "go", "gone": "go"}
 
 
@@ -45,6 +53,10 @@ def tokenize(text: str) -> list[str]:
     """Index/query tokens of ``text``."""
     tokens: list[str] = []
     for raw in _WORD.findall(text):
+        expanded = ABBREVIATIONS.get(raw.lower())
+        if expanded is not None:
+            tokens.extend(stem(word) for word in expanded.split())
+            continue
         parts = _CAMEL_PART.findall(raw)
         lowered = raw.lower()
         if len(parts) > 1 and lowered not in _STOP:

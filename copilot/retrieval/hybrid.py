@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from copilot.domain import RetrievedChunk
+from copilot.domain import RetrievedChunk, RunbookDoc
 from copilot.retrieval.bm25 import tokenize
 
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -29,6 +29,11 @@ class Tuning:
     bm25_weight: float = 1.0
     dense_weight: float = 1.0
     alert_boost: float = 1.0  # added to every chunk of a runbook answering the given alert name
+    doc_weight: float = 1.0  # whole-runbook BM25 ranking, fused with the chunk rankings
+    doc_fusion: bool = True  # fuse per runbook, then order chunks within
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    chunk_share: float = 0.001  # with doc_fusion: how much a chunk's own score adds
 
 
 DEFAULT_TUNING = Tuning()
@@ -56,6 +61,13 @@ def bm25_tokens(chunk: RetrievedChunk, tuning: Tuning = DEFAULT_TUNING) -> list[
     tokens += tokenize(" ".join(chunk.alert_names)) * tuning.alert_weight
     tokens += tokenize(" ".join(h for h in chunk.heading_path if h != chunk.title)) * tuning.heading_weight
     return tokens + tokenize(chunk.text)
+
+
+def doc_tokens(doc: RunbookDoc, tuning: Tuning = DEFAULT_TUNING) -> list[str]:
+    """Index tokens of a whole runbook (title and alert names weighted up)."""
+    tokens = tokenize(doc.title) * tuning.title_weight
+    tokens += tokenize(" ".join(doc.alert_names)) * tuning.alert_weight
+    return tokens + [t for chunk in doc.chunks for t in tokenize(chunk.text)]
 
 
 def reciprocal_rank_fusion(rankings: Iterable[tuple[Sequence[int], float]], k: float) -> dict[int, float]:

@@ -24,6 +24,7 @@ from copilot.retrieval.hybrid import (
     DEFAULT_TUNING,
     Tuning,
     bm25_tokens,
+    doc_tokens,
     embedding_text,
     reciprocal_rank_fusion,
 )
@@ -50,7 +51,12 @@ class _Index:
     def __init__(self, docs: Sequence[RunbookDoc], tuning: Tuning) -> None:
         self.chunks = [chunk for doc in docs for chunk in doc.chunks]
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
-        self.bm25 = BM25Index([bm25_tokens(chunk, tuning) for chunk in self.chunks])
+        self.bm25 = BM25Index([bm25_tokens(chunk, tuning) for chunk in self.chunks], k1=tuning.bm25_k1,
+                              b=tuning.bm25_b)
+        self.doc_of_chunk = np.array([i for i, doc in enumerate(docs) for _ in doc.chunks], dtype=np.int64)
+        self.doc_chunks = [[self.position[c.chunk_id] for c in doc.chunks] for doc in docs]
+        self.doc_bm25 = BM25Index([doc_tokens(doc, tuning) for doc in docs], k1=tuning.bm25_k1,
+                                  b=tuning.bm25_b)
         self.by_alert: dict[str, list[int]] = {}
         for position, chunk in enumerate(self.chunks):
             for name in chunk.alert_names:
@@ -191,9 +197,13 @@ class KnowledgeBase:
         rankings: list[tuple[Sequence[int], float]] = []
         if mode in ("hybrid", "bm25"):
             rankings.append((self._bm25_ranking(index, query, allowed), self.tuning.bm25_weight))
+            if self.tuning.doc_weight:
+                rankings.append((self._doc_ranking(index, query, allowed), self.tuning.doc_weight))
         if mode in ("hybrid", "dense"):
             rankings.append((self._dense_ranking(index, query, allowed, filters), self.tuning.dense_weight))
         scores = reciprocal_rank_fusion(rankings, self.tuning.rrf_k)
+        if self.tuning.doc_fusion:
+            scores = self._doc_fused(index, rankings, scores)
         if alert_name:
             self._boost_alert(index, alert_name, allowed, scores)
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
@@ -206,6 +216,39 @@ class KnowledgeBase:
         depth = min(self.tuning.depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth]
         return [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
+
+    def _doc_fused(self, index: _Index, rankings: list[tuple[Sequence[int], float]],
+                   chunk_scores: dict[int, float]) -> dict[int, float]:
+        """Fuse at the runbook level (each ranking ranks runbooks by their first chunk), then order a
+        runbook's chunks by their own fused score, just below the runbook's."""
+        doc_rankings = []
+        for ranking, weight in rankings:
+            seen: dict[int, None] = {}
+            for position in ranking:
+                seen.setdefault(int(index.doc_of_chunk[position]), None)
+            doc_rankings.append((list(seen), weight))
+        doc_scores = reciprocal_rank_fusion(doc_rankings, self.tuning.rrf_k)
+        top = max(chunk_scores.values(), default=1.0) or 1.0
+        return {p: doc_scores.get(int(index.doc_of_chunk[p]), 0.0) + self.tuning.chunk_share * s / top
+                for p, s in chunk_scores.items()}
+
+    def _doc_ranking(self, index: _Index, query: str, allowed: np.ndarray | None) -> list[int]:
+        """Whole-runbook BM25: each runbook's rank given to its best chunk by chunk-level BM25."""
+        doc_scores = index.doc_bm25.scores(tokenize(query))
+        chunk_scores = index.bm25.scores(tokenize(query))
+        if allowed is not None:
+            chunk_scores = np.where(allowed, chunk_scores, -1.0)
+        depth = min(self.tuning.depth, len(doc_scores))
+        top = np.argpartition(-doc_scores, depth - 1)[:depth]
+        ranking = []
+        for doc in top[np.argsort(-doc_scores[top])]:
+            if doc_scores[doc] <= 0:
+                break
+            members = index.doc_chunks[int(doc)]
+            best = max(members, key=lambda p: chunk_scores[p])
+            if chunk_scores[best] >= 0:
+                ranking.append(best)
+        return ranking
 
     def _dense_ranking(self, index: _Index, query: str, allowed: np.ndarray | None,
                        filters: Mapping[str, str] | None) -> list[int]:

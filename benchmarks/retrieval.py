@@ -1,0 +1,219 @@
+"""Retrieval benchmark on the openshift runbook corpus (../shared/data/runbooks/openshift).
+
+Two query sets:
+- alert queries: summary + description of each rule in ../shared/data/alerts/alerts.json, with label
+  templates ({{ $labels.x }}) and the alert name removed; the expected runbook is the one for that
+  alert (alerts without a runbook in the corpus are skipped and listed);
+- chat queries: benchmarks/data/chat_queries.jsonl (colloquial, written by this project).
+
+Recall is over runbooks: a query's ranking is the order in which distinct runbooks first appear
+among the top 50 chunks. It prints recall@1/@5 for BM25 alone, dense alone and hybrid, the alert
+set with and without ``alert_name=``, search latency, ingest times and a 50,000-chunk scale run.
+
+    .venv/bin/python benchmarks/retrieval.py [--scale 50000] [--no-scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from copilot.catalog import load_catalog  # noqa: E402
+from copilot.retrieval import KnowledgeBase  # noqa: E402
+from copilot.retrieval.chroma_store import ChromaStore, StoredDoc  # noqa: E402
+from copilot.retrieval.embeddings import EmbeddingCache  # noqa: E402
+from copilot.retrieval.hybrid import embedding_text  # noqa: E402
+from copilot.settings import Settings  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+CORPUS = SHARED / "runbooks" / "openshift"
+MODES = ("bm25", "dense", "hybrid")
+
+
+def open_kb(home: Path, cache_path: Path) -> KnowledgeBase:
+    settings = Settings(home=home)
+    return KnowledgeBase(ChromaStore(settings), load_catalog(REPO / "tools"), EmbeddingCache(cache_path))
+
+
+def alert_queries(kb: KnowledgeBase) -> tuple[list[tuple[str, frozenset[str], str]], list[str]]:
+    """[(query, expected source paths, alert name)], and the alerts skipped for want of a runbook.
+
+    An alert may have several runbooks in the corpus (KubeAPIDown sits under two operators); any
+    runbook that answers the alert counts as a hit."""
+    by_alert: dict[str, set[str]] = {}
+    for doc in kb.documents():
+        for name in doc.alert_names:
+            by_alert.setdefault(name.casefold(), set()).add(doc.source_path)
+    queries, skipped = [], []
+    for rule in json.loads((SHARED / "alerts" / "alerts.json").read_text()):
+        expected = frozenset(by_alert.get(rule["name"].casefold(), ()))
+        if not expected:
+            skipped.append(rule["name"])
+            continue
+        text = f"{rule.get('summary', '')} {rule.get('description', '')}"
+        text = re.sub(r"\{\{.*?\}\}", " ", text)
+        text = re.sub(re.escape(rule["name"]), " ", text, flags=re.IGNORECASE)
+        queries.append((" ".join(text.split()), expected, rule["name"]))
+    return queries, skipped
+
+
+def chat_queries() -> list[tuple[str, frozenset[str], str]]:
+    path = REPO / "benchmarks" / "data" / "chat_queries.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(row["query"], frozenset([row["expected"]]), "") for row in rows]
+
+
+def doc_rank(
+    kb: KnowledgeBase, query: str, expected: frozenset[str], mode: str, alert: str | None
+) -> int | None:
+    hits = kb.search_ranked(query, 50, mode=mode, alert_name=alert)
+    seen: list[str] = []
+    for hit in hits:
+        if hit.source_path not in seen:
+            seen.append(hit.source_path)
+    ranks = [seen.index(path) + 1 for path in expected if path in seen]
+    return min(ranks) if ranks else None
+
+
+def recall_table(
+    kb: KnowledgeBase, queries: list[tuple[str, str, str]], *, with_alert: bool
+) -> dict[str, tuple]:
+    out = {}
+    for mode in MODES:
+        ranks = [doc_rank(kb, q, exp, mode, name if with_alert else None) for q, exp, name in queries]
+        r1 = sum(1 for r in ranks if r == 1) / len(ranks)
+        r5 = sum(1 for r in ranks if r is not None and r <= 5) / len(ranks)
+        out[mode] = (r1, r5, [queries[i] for i, r in enumerate(ranks) if r != 1])
+    return out
+
+
+def print_recall(title: str, table: dict[str, tuple]) -> None:
+    print(f"  {title:<34} " + "  ".join(f"{m:>6} r@1 {table[m][0]:.3f} r@5 {table[m][1]:.3f}" for m in MODES))
+
+
+def latencies(kb: KnowledgeBase, queries: list[str]) -> tuple[float, float]:
+    for query in queries[:5]:
+        kb.search(query)
+    times = []
+    for query in queries:
+        start = time.perf_counter()
+        kb.search(query, 5)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def rss_mb() -> tuple[float, float]:
+    current = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            current = int(line.split()[1]) / 1024
+    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale_run(kb: KnowledgeBase, cache: EmbeddingCache, target: int, home: Path, queries: list[str]) -> None:
+    docs = kb.documents()
+    base = [c for d in docs for c in d.chunks]
+    vectors = cache.embed([embedding_text(c) for c in base])
+    big = open_kb(home, home / "unused-cache.sqlite")
+    rng = np.random.default_rng(7)
+    started, total, rep = time.perf_counter(), 0, 0
+    while total < target:
+        copies = []
+        for doc in docs:
+            doc_id = f"{doc.doc_id}~r{rep}"
+            chunks = tuple(
+                c.model_copy(update={"doc_id": doc_id, "chunk_id": f"{doc_id}#{i}"})
+                for i, c in enumerate(doc.chunks)
+            )
+            copies.append(
+                StoredDoc(doc.model_copy(update={"doc_id": doc_id, "chunks": chunks}), "scale", str(rep))
+            )
+        noisy = vectors + rng.normal(0, 0.02, vectors.shape).astype(np.float32)
+        big.add_embedded(copies, noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+        total += len(base)
+        rep += 1
+    loaded = time.perf_counter() - started
+    start = time.perf_counter()
+    big.search("warm up")
+    build = time.perf_counter() - start
+    p50, p95 = latencies(big, queries)
+    current, peak = rss_mb()
+    print(
+        f"  scale: {total} chunks ({rep} copies of the corpus) loaded in {loaded:.1f} s, "
+        f"index build {build:.1f} s"
+    )
+    print(f"  scale search latency: p50 {p50:.1f} ms  p95 {p95:.1f} ms   (goal p95 <= 60 ms)")
+    print(f"  memory: RSS {current:.0f} MB now, peak {peak:.0f} MB (whole process, both stores)")
+    big.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=50_000, help="chunks for the scale run")
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale run")
+    parser.add_argument("--misses", action="store_true", help="print the hybrid misses")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
+        home = Path(tmp)
+        cache_path = home / "cache.sqlite"
+        kb = open_kb(home / "a", cache_path)
+        report = kb.ingest([CORPUS])
+        fresh = report.seconds
+        again = kb.ingest([CORPUS])
+        kb.close()
+        start = time.perf_counter()
+        kb = open_kb(home / "b", cache_path)  # a throwaway store, warm embedding cache
+        warm = kb.ingest([CORPUS]).seconds
+        reopen = time.perf_counter() - start
+        print(f"corpus: {report.files} files, {report.chunks} chunks, {len(report.skipped)} skipped")
+        print(
+            f"ingest: fresh {fresh:.1f} s (goal < 120 s); "
+            f"re-ingest unchanged {again.seconds:.2f} s (goal < 5 s); "
+            f"new store with warm embedding cache {warm:.1f} s (open+ingest {reopen:.1f} s)"
+        )
+        alerts, skipped = alert_queries(kb)
+        chats = chat_queries()
+        print(
+            f"alert queries: {len(alerts)} (skipped {len(skipped)} alerts with no runbook in the corpus: "
+            f"{', '.join(skipped[:8])}{', ...' if len(skipped) > 8 else ''})"
+        )
+        print(f"chat queries: {len(chats)}")
+        print("recall (by runbook):")
+        tables = {
+            "alert queries (no alert_name)": recall_table(kb, alerts, with_alert=False),
+            "alert queries (alert_name= given)": recall_table(kb, alerts, with_alert=True),
+            "chat queries": recall_table(kb, chats, with_alert=False),
+        }
+        for title, table in tables.items():
+            print_recall(title, table)
+        print("  goals: alert r@1 >= 0.95 r@5 >= 0.99; chat r@1 >= 0.80 r@5 >= 0.95; hybrid ahead of both")
+        if args.misses:
+            for title, table in tables.items():
+                for query, expected, _ in table["hybrid"][2]:
+                    print(f"  miss [{title}] {', '.join(sorted(expected))}: {query[:110]}")
+        all_queries = [q for q, _, _ in alerts + chats]
+        p50, p95 = latencies(kb, all_queries)
+        print(
+            f"search latency (hybrid, k=5, {len(all_queries)} queries): p50 {p50:.1f} ms  p95 {p95:.1f} ms "
+            "(goal p95 <= 30 ms)"
+        )
+        if not args.no_scale:
+            scale_run(kb, EmbeddingCache(cache_path), args.scale, home / "scale", all_queries)
+        kb.close()
+
+
+if __name__ == "__main__":
+    main()
