@@ -11,7 +11,7 @@ from copilot.errors import UserInputError
 from copilot.ports import Retriever
 from copilot.retrieval import IngestReport, KnowledgeBase
 
-from .conftest import open_test_kb
+from .kb_helpers import open_test_kb
 
 # ------------------------------------------------ openshift corpus (external, no front matter)
 
@@ -142,7 +142,7 @@ def test_reingest_skips_unchanged_replaces_changed_removes_deleted(tmp_path: Pat
     embedded: list[int] = []
 
     def counting(texts):  # type: ignore[no-untyped-def]
-        from .conftest import hashed_bag_of_words
+        from .kb_helpers import hashed_bag_of_words
 
         embedded.append(len(texts))
         return hashed_bag_of_words(texts)
