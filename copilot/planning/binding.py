@@ -73,6 +73,8 @@ class Binder:
                 if arg.required:
                     missing.append(name)
                 continue
+            if arg.type == "str" and isinstance(value, int | float) and not isinstance(value, bool):
+                value = str(value)  # a pid from telemetry is a number; the tool takes a string
             bound[name] = value
         missing += [a.name for a in spec.args if a.required and a.name not in bound and a.name not in missing]
         if missing:

@@ -121,6 +121,9 @@ def extract_entities(alert: Alert | None, text: str, telemetry: Mapping[str, Any
     if alert is not None:
         _merge(found, sources, _from_labels(alert.labels), "alert")
         extra.update({k: v for k, v in alert.labels.items() if isinstance(v, str) and v})
+        workload = workload_from_pod(found["pod"]) if "pod" in found and "deployment" not in found else None
+        if workload:  # the alert's pod names its workload better than any later source
+            found["deployment"], sources["deployment"] = workload, "derived"
     from_text = entities_from_text(text)
     from_telemetry = _from_telemetry(telemetry, found)
     for entity, value in list(from_text.items()):

@@ -17,7 +17,7 @@ def _hashlike(text: str) -> bool:
 def workload_from_pod(pod: str) -> str | None:
     """``checkout-7d9f8b6c5d-x2x9k`` -> ``checkout``; ``web-0`` -> ``web``; None when not derivable."""
     match = _RS_POD.match(pod)
-    if match and _hashlike(match.group("hash")) and _hashlike(match.group("suffix")):
+    if match and _hashlike(match.group("hash")):
         return match.group("name")
     match = _STS_POD.match(pod)
     if match:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,13 @@ class ProseHit:
     sentence: str
 
 
-def prose_hits(text: str) -> list[ProseHit]:
-    """Every (rule, sentence) a text asks for, first hit per tool, negated phrases skipped."""
+def prose_hits(text: str, skip: Callable[[str], bool] | None = None) -> list[ProseHit]:
+    """Every (rule, sentence) a text asks for, first hit per tool; negated phrases and ``skip``ped
+    sentences (e.g. planted instructions) ask for nothing."""
     hits: dict[str, ProseHit] = {}
     for sentence in _sentences(text):
+        if skip is not None and skip(sentence):
+            continue
         for rule in load_prose_rules():
             if rule.tool in hits:
                 continue

@@ -135,9 +135,7 @@ def chunk_steps(chunk: RetrievedChunk, catalog: Catalog) -> list[StepCandidate]:
     for query in promql_queries(chunk.text):
         out.append(StepCandidate("get_metrics", {"query": query}, "diagnose", "promql", chunk, quote=query,
                                  doc_id=chunk.doc_id))
-    if has_injection(chunk.text):
-        return out  # a passage that tries to instruct us gives no prose steps
-    for hit in prose_hits(chunk.text):
+    for hit in prose_hits(chunk.text, skip=has_injection):  # a planted instruction asks for nothing
         rule = hit.rule
         if rule.phase == "mitigate" and phase != "mitigate":
             continue
