@@ -118,8 +118,10 @@ class EmbeddingCache:
         keys = [self.key(t) for t in texts]
         found = self._lookup(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
+        if not missing:
+            return np.stack([found[key] for key in keys]) if keys else np.zeros((0, DIMENSIONS), np.float32)
         computed = self._embed([texts[i] for i in missing])
-        if self._db is not None and missing:
+        if self._db is not None:
             with _LOCK, self._db:
                 self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
                                      [(keys[i], computed[n].tobytes()) for n, i in enumerate(missing)])
@@ -127,8 +129,7 @@ class EmbeddingCache:
         for index, key in enumerate(keys):
             if key in found:
                 out[index] = found[key]
-        if missing:
-            out[missing] = computed
+        out[missing] = computed
         return out
 
     def _lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:

@@ -142,7 +142,7 @@ def split_long(lines: Sequence[str], section: Section) -> list[Section]:
 def section_name(path: tuple[str, ...], title: str) -> str:
     """The top-level section under the title (``Diagnosis``), ``Overview`` before any heading."""
     rest = path[1:] if path and path[0] == title else path
-    return rest[0] if rest else (path[0] if path else "Overview")
+    return rest[0] if rest else "Overview"
 
 
 def parse_runbook(text: str, source_path: str) -> tuple[RunbookDoc, list[str]]:
