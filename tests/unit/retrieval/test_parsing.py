@@ -122,9 +122,9 @@ def test_front_matter_and_sections_with_line_ranges() -> None:
         "my-runbook", "My runbook", ("HighErrors",), ("api",), "high")
     assert doc.steps[0].args == {"namespace": "$NAMESPACE", "pod": "$POD"}
     assert [(c.section, c.heading_path, c.line_start, c.line_end) for c in doc.chunks] == [
-        ("Overview", ("My runbook",), 9, 11),
-        ("Meaning", ("My runbook", "Meaning"), 13, 15),
-        ("Diagnosis", ("My runbook", "Diagnosis", "Logs"), 19, 24),
+        ("Overview", ("My runbook",), 10, 12),
+        ("Meaning", ("My runbook", "Meaning"), 14, 16),
+        ("Diagnosis", ("My runbook", "Diagnosis", "Logs"), 20, 25),
     ]
     assert doc.chunks[2].text.endswith("kubectl logs x\n```")
 
