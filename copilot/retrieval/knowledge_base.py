@@ -196,9 +196,14 @@ class KnowledgeBase:
         allowed = self._allowed(index, filters)
         rankings: list[tuple[Sequence[int], float]] = []
         if mode in ("hybrid", "bm25"):
-            rankings.append((self._bm25_ranking(index, query, allowed), self.tuning.bm25_weight))
+            tokens = tokenize(query)
+            chunk_scores = index.bm25.scores(tokens)
+            if allowed is not None:
+                chunk_scores = np.where(allowed, chunk_scores, -1.0)
+            rankings.append((self._bm25_ranking(chunk_scores), self.tuning.bm25_weight))
             if self.tuning.doc_weight:
-                rankings.append((self._doc_ranking(index, query, allowed), self.tuning.doc_weight))
+                doc_ranking = self._doc_ranking(index, tokens, chunk_scores)
+                rankings.append((doc_ranking, self.tuning.doc_weight))
         if mode in ("hybrid", "dense"):
             rankings.append((self._dense_ranking(index, query, allowed, filters), self.tuning.dense_weight))
         scores = reciprocal_rank_fusion(rankings, self.tuning.rrf_k)
@@ -209,10 +214,7 @@ class KnowledgeBase:
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
         return [index.chunks[i].model_copy(update={"score": round(score, 6)}) for i, score in best]
 
-    def _bm25_ranking(self, index: _Index, query: str, allowed: np.ndarray | None) -> list[int]:
-        scores = index.bm25.scores(tokenize(query))
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
+    def _bm25_ranking(self, scores: np.ndarray) -> list[int]:
         depth = min(self.tuning.depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth]
         return [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
@@ -232,12 +234,10 @@ class KnowledgeBase:
         return {p: doc_scores.get(int(index.doc_of_chunk[p]), 0.0) + self.tuning.chunk_share * s / top
                 for p, s in chunk_scores.items()}
 
-    def _doc_ranking(self, index: _Index, query: str, allowed: np.ndarray | None) -> list[int]:
-        """Whole-runbook BM25: each runbook's rank given to its best chunk by chunk-level BM25."""
-        doc_scores = index.doc_bm25.scores(tokenize(query))
-        chunk_scores = index.bm25.scores(tokenize(query))
-        if allowed is not None:
-            chunk_scores = np.where(allowed, chunk_scores, -1.0)
+    def _doc_ranking(self, index: _Index, tokens: list[str], chunk_scores: np.ndarray) -> list[int]:
+        """Whole-runbook BM25: each runbook's rank given to its best chunk by chunk-level BM25
+        (``chunk_scores`` is -1 for chunks the filters exclude)."""
+        doc_scores = index.doc_bm25.scores(tokens)
         depth = min(self.tuning.depth, len(doc_scores))
         top = np.argpartition(-doc_scores, depth - 1)[:depth]
         ranking = []
