@@ -42,8 +42,9 @@ class StoredDoc:
 
 def _client(settings: Settings, ephemeral: bool) -> tuple[Any, Path | None]:
     import chromadb
+    from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if ephemeral:
         temp = Path(tempfile.mkdtemp(prefix="copilot-kb-"))
         return chromadb.PersistentClient(path=str(temp), settings=chroma_settings), temp
@@ -91,17 +92,17 @@ class ChromaStore:
         self.delete([s.doc.doc_id for s in stored])
         chunks = [chunk for s in stored for chunk in s.doc.chunks]
         for start in range(0, len(chunks), self._batch):
-            part = chunks[start:start + self._batch]
+            batch = chunks[start:start + self._batch]
             self._chunks.add(
-                ids=[c.chunk_id for c in part], embeddings=vectors[start:start + len(part)],
-                metadatas=[{"doc_id": c.doc_id, "section": c.section} for c in part],
+                ids=[c.chunk_id for c in batch], embeddings=vectors[start:start + len(batch)],
+                metadatas=[{"doc_id": c.doc_id, "section": c.section} for c in batch],
             )
         for start in range(0, len(stored), self._batch):
-            part = list(stored[start:start + self._batch])
+            docs = list(stored[start:start + self._batch])
             self._docs.add(
-                ids=[s.doc.doc_id for s in part], embeddings=np.ones((len(part), 1), dtype=np.float32),
-                documents=[s.doc.model_dump_json() for s in part],
-                metadatas=[{"root": s.root, "hash": s.content_hash} for s in part],
+                ids=[s.doc.doc_id for s in docs], embeddings=np.ones((len(docs), 1), dtype=np.float32),
+                documents=[s.doc.model_dump_json() for s in docs],
+                metadatas=[{"root": s.root, "hash": s.content_hash} for s in docs],
             )
 
     def delete(self, doc_ids: Sequence[str]) -> None:

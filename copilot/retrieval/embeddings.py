@@ -111,7 +111,8 @@ class EmbeddingCache:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query vector, not cached (queries rarely repeat)."""
-        return self._embed([text])[0]
+        vector: np.ndarray = self._embed([text])[0]
+        return vector
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``: cached ones read back, the rest computed and stored."""
