@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -166,6 +167,8 @@ def main() -> None:
     parser.add_argument("--no-scale", action="store_true", help="skip the scale run")
     parser.add_argument("--misses", action="store_true", help="print the hybrid misses")
     args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f} "
+          "(timings are wall-clock; other processes on the machine inflate them)")
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         home = Path(tmp)
         cache_path = home / "cache.sqlite"
