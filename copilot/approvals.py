@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from copilot.domain import Action, ActionState, Approval, Decision, ExecutionResult, Principal, ToolCall
+from copilot.domain import (
+    Action,
+    ActionState,
+    Approval,
+    Decision,
+    ExecutionResult,
+    PlanRequest,
+    Principal,
+    Suggestion,
+    ToolCall,
+)
 from copilot.errors import CopilotError, LockHeld, PolicyDenied, StateError, UserInputError
 from copilot.execution.locks import DEFAULT_LEASE_SECONDS, lock_holder, lock_target
 from copilot.ports import Executor
@@ -46,6 +56,8 @@ class StoreTransaction(Protocol):
 
     def lock_action(self, action_id: str) -> Action | None: ...
     def insert_action(self, action: Action, *, suggestion_id: str | None = None) -> None: ...
+    def insert_suggestion(self, suggestion_id: str, request: PlanRequest,
+                          suggestion: Suggestion) -> dict[str, Any]: ...
     def set_state(self, action_id: str, *, expected: Collection[ActionState], new: ActionState,
                   result: dict[str, Any] | None = None, decision: Decision | None = None) -> bool: ...
     def find_approval(self, idempotency_key: str) -> Approval | None: ...
@@ -119,10 +131,10 @@ class ActionService:
 
     def propose(self, call: ToolCall, requester: Principal, *, planner: str | None = None,
                 prompt_hash: str | None = None, suggestion_id: str | None = None,
-                auto_execute: bool = True) -> Action:
+                auto_execute: bool = True, require_grounding: bool = False) -> Action:
         """Store a proposal with the guard's decision. Denied -> rejected; allowed read-only -> runs now."""
         inflight = [a.call for a in self.store.list_actions(states=INFLIGHT)]
-        decision = self.guard.check(call, requester, inflight=inflight)
+        decision = self.guard.check(call, requester, inflight=inflight, require_grounding=require_grounding)
         if decision.normalized_args:
             call = call.model_copy(update={"args": dict(decision.normalized_args)})
         now = self.clock()
@@ -133,7 +145,7 @@ class ActionService:
         ttl = decision.ttl_seconds or self.ttl_default
         action = Action(id=uuid.uuid4().hex, call=call, requester=requester, decision=decision, state=state,
                         created_at=now, expires_at=now + timedelta(seconds=ttl), planner=planner,
-                        prompt_hash=prompt_hash)
+                        prompt_hash=prompt_hash, suggestion_id=suggestion_id)
         with self.store.transaction() as tx:
             tx.insert_action(action, suggestion_id=suggestion_id)
             self._audit(tx, "proposed", requester.name, action, suggestion_id=suggestion_id)
@@ -147,6 +159,39 @@ class ActionService:
         if runs_now and auto_execute:
             return self.execute(action.id, requester)
         return action
+
+    def record_suggestion(self, request: PlanRequest, suggestion: Suggestion) -> str:
+        """Store what ``suggestion`` answered and proposed (the store redacts it first); returns its id."""
+        suggestion_id = uuid.uuid4().hex
+        with self.store.transaction() as tx:
+            tx.insert_suggestion(suggestion_id, request, suggestion)
+            tx.append_audit("suggested", principal=request.principal.name, action_id=None, payload={
+                "suggestion_id": suggestion_id, "planner": suggestion.planner, "model": suggestion.model,
+                "prompt_hash": suggestion.prompt_hash, "summary": suggestion.summary,
+                "calls": [p.call.tool for p in suggestion.calls]})
+        return suggestion_id
+
+    def propose_suggestion(self, request: PlanRequest, suggestion: Suggestion, requester: Principal, *,
+                           auto_execute: bool = True) -> list[Action]:
+        """Record ``suggestion``, then propose each of its calls linked to it; the actions in its order.
+
+        Every call is proposed with grounding required, so an ungrounded mutating call is stored as
+        rejected by the guard and never becomes an approvable card (invariant 6); so is any call the
+        guard denies. Mutating calls wait for approval. Read-only calls the policy allows run at once
+        once all calls are stored (``auto_execute=False`` leaves them approved, not run); one whose
+        target is locked stays approved and is logged. Each returned action carries its ``context``.
+        """
+        suggestion_id = self.record_suggestion(request, suggestion)
+        proposed = [self.propose(p.call, requester, planner=suggestion.planner,
+                                 prompt_hash=suggestion.prompt_hash, suggestion_id=suggestion_id,
+                                 auto_execute=False, require_grounding=True) for p in suggestion.calls]
+        for action in proposed:
+            if auto_execute and action.state is ActionState.APPROVED:
+                try:
+                    self.execute(action.id, requester)
+                except LockHeld as held:
+                    log.info("suggestion=%s read-only action=%s waits: %s", suggestion_id, action.id, held)
+        return [self.get(action.id) for action in proposed]
 
     # ------------------------------------------------------------------ approve / reject
 

@@ -377,6 +377,10 @@ class Action(BaseModel):
     planner: str | None = None
     prompt_hash: str | None = None
     result: dict[str, JsonValue] | None = None
+    suggestion_id: str | None = None  # the recorded suggestion this call came from, if any
+    # What that suggestion answered, redacted: request, alert, telemetry, principal, plus its planner,
+    # prompt hash, summary and every call it proposed (layout: copilot.store.suggestions).
+    context: dict[str, JsonValue] | None = None
 
 
 class ExecutionResult(BaseModel):

@@ -34,8 +34,20 @@ actions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("planner", String(100), nullable=True),
     Column("prompt_hash", String(128), nullable=True),
-    Column("suggestion_id", String(100), nullable=True),
+    Column("suggestion_id", String(100), nullable=True, index=True),
     Column("result", JSON, nullable=True),
+)
+
+# What a suggestion answered and proposed (redacted before it is written); actions point here by
+# ``suggestion_id``. No foreign key: callers may tag actions with ids of suggestions never recorded.
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("planner", String(100), nullable=True),
+    Column("prompt_hash", String(128), nullable=True),
+    Column("context", JSON, nullable=False),
 )
 
 approvals = Table(

@@ -16,12 +16,24 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from copilot.domain import Action, ActionState, Approval, AuditEvent, Decision, Principal, ToolCall
+from copilot.domain import (
+    Action,
+    ActionState,
+    Approval,
+    AuditEvent,
+    Decision,
+    PlanRequest,
+    Principal,
+    Suggestion,
+    ToolCall,
+)
 from copilot.errors import LockHeld, UpstreamError, UserInputError
+from copilot.redaction import redact_obj
 from copilot.settings import Settings
 from copilot.store import audit
 from copilot.store.db import make_engine, migrate, read_transaction, write_transaction
 from copilot.store.models import actions, approvals, audit_head, audit_log, target_locks
+from copilot.store.suggestions import contexts_of, insert_suggestion
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +65,24 @@ class SqlTransaction:
     def lock_action(self, action_id: str) -> Action | None:
         """Read an action and lock its row until commit (FOR UPDATE; SQLite holds the write lock already)."""
         row = self.conn.execute(select(actions).where(actions.c.id == action_id).with_for_update()).first()
-        return None if row is None else _to_action(row, _approvals_of(self.conn, [action_id]))
+        return None if row is None else _hydrate(self.conn, [row])[0]
 
     def insert_action(self, action: Action, *, suggestion_id: str | None = None) -> None:
         values = _action_values(action, self.clock())
-        self.conn.execute(insert(actions).values(**values, suggestion_id=suggestion_id))
+        values["suggestion_id"] = suggestion_id or action.suggestion_id
+        self.conn.execute(insert(actions).values(**values))
+
+    def insert_suggestion(self, suggestion_id: str, request: PlanRequest,
+                          suggestion: Suggestion) -> dict[str, Any]:
+        """Record what a suggestion answered and proposed (redacted); returns the stored context."""
+        return insert_suggestion(self.conn, suggestion_id, request, suggestion, at=self.clock())
 
     def set_state(self, action_id: str, *, expected: Collection[ActionState], new: ActionState,
                   result: Mapping[str, Any] | None = None, decision: Decision | None = None) -> bool:
         """Conditional UPDATE ... WHERE state IN expected; True when this call made the transition."""
         values: dict[str, Any] = {"state": new.value, "updated_at": self.clock()}
         if result is not None:
-            values["result"] = dict(result)
+            values["result"] = _redacted(dict(result))
         if decision is not None:
             values["decision"] = decision.model_dump(mode="json")
         stmt = (update(actions).where(and_(actions.c.id == action_id,
@@ -170,11 +188,12 @@ class SqlStore:
     def get_action(self, action_id: str) -> Action | None:
         with read_transaction(self.engine) as conn:
             row = conn.execute(select(actions).where(actions.c.id == action_id)).first()
-            return None if row is None else _to_action(row, _approvals_of(conn, [action_id]))
+            return None if row is None else _hydrate(conn, [row])[0]
 
     def list_actions(self, *, since: datetime | None = None,
                      states: Sequence[ActionState] | None = None) -> list[Action]:
-        """Actions oldest first, with approvals, optionally since a time and in some states."""
+        """Actions oldest first, with approvals and their suggestion's context, optionally since a time
+        and in some states."""
         with read_transaction(self.engine) as conn:
             return _select_actions(conn, states=states, since=since)
 
@@ -202,14 +221,30 @@ class SqlStore:
 
 
 def _action_values(action: Action, now: datetime) -> dict[str, Any]:
+    """The row for ``action``. Its context lives in ``suggestions`` (written by insert_suggestion)."""
     return {
         "id": action.id, "tool": action.call.tool, "target": action_target(action),
         "state": action.state.value,
-        "call": action.call.model_dump(mode="json"), "requester": action.requester.model_dump(mode="json"),
+        "call": _call_json(action.call), "requester": action.requester.model_dump(mode="json"),
         "decision": action.decision.model_dump(mode="json"), "created_at": action.created_at,
         "updated_at": now, "expires_at": action.expires_at, "planner": action.planner,
-        "prompt_hash": action.prompt_hash, "result": action.result,
+        "prompt_hash": action.prompt_hash, "suggestion_id": action.suggestion_id,
+        "result": None if action.result is None else _redacted(action.result),
     }
+
+
+def _call_json(call: ToolCall) -> dict[str, Any]:
+    """The call as stored: args kept exact (the executor runs them; the catalog types them), while
+    the planner's rationale and the quoted evidence and citations, which copy telemetry and log
+    lines, are redacted (invariant 4)."""
+    data = call.model_dump(mode="json")
+    for key in ("rationale", "evidence", "citations"):
+        data[key] = redact_obj(data[key])
+    return data
+
+
+def _redacted(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(redact_obj(dict(value)))
 
 
 def _select_actions(conn: Connection, *, states: Collection[ActionState] | None = None,
@@ -221,9 +256,14 @@ def _select_actions(conn: Connection, *, states: Collection[ActionState] | None 
         stmt = stmt.where(actions.c.created_at >= since.astimezone(UTC))
     if updated_before is not None:
         stmt = stmt.where(actions.c.updated_at <= updated_before.astimezone(UTC))
-    rows = list(conn.execute(stmt))
+    return _hydrate(conn, list(conn.execute(stmt)))
+
+
+def _hydrate(conn: Connection, rows: Sequence[Row[Any]]) -> list[Action]:
+    """Actions for ``rows`` with their approvals and their suggestion's context (two queries)."""
     by_action = _approvals_of(conn, [row.id for row in rows])
-    return [_to_action(row, by_action) for row in rows]
+    contexts = contexts_of(conn, [row.suggestion_id for row in rows])
+    return [_to_action(row, by_action, contexts) for row in rows]
 
 
 def _approvals_of(conn: Connection, action_ids: Sequence[str]) -> dict[str, list[Approval]]:
@@ -242,11 +282,12 @@ def _to_approval(row: Row[Any]) -> Approval:
                     idempotency_key=row.idempotency_key)
 
 
-def _to_action(row: Row[Any], approvals_by_action: Mapping[str, list[Approval]]) -> Action:
+def _to_action(row: Row[Any], approvals_by_action: Mapping[str, list[Approval]],
+               contexts: Mapping[str, dict[str, Any]]) -> Action:
     return Action(
         id=row.id, call=ToolCall.model_validate(row.call), requester=Principal.model_validate(row.requester),
         decision=Decision.model_validate(row.decision), state=ActionState(row.state),
         created_at=_aware(row.created_at), expires_at=_aware(row.expires_at),
         approvals=list(approvals_by_action.get(row.id, [])), planner=row.planner, prompt_hash=row.prompt_hash,
-        result=row.result,
+        result=row.result, suggestion_id=row.suggestion_id, context=contexts.get(row.suggestion_id or ""),
     )
