@@ -52,13 +52,15 @@ def _tail_step(name: str, key: str, ctx: PlanContext, evidence: list[Evidence]) 
 
 
 def _alert_pod_steps(ctx: PlanContext) -> list[StepCandidate]:
-    """The pod an alert names is always worth a describe."""
-    labels = ctx.alert.labels if ctx.alert else {}
-    pod, namespace = labels.get("pod"), labels.get("namespace")
-    if not pod or not namespace:
+    """The pod the alert or the request names is always worth a describe."""
+    entities = ctx.entities
+    source = entities.sources.get("pod")
+    if not entities.pod or not entities.namespace or source not in ("alert", "request"):
         return []
-    evidence = [Evidence(key="alert.pod", value=pod, source="alert")]
-    return [_step("describe_pod", {"namespace": namespace, "pod": pod}, "the pod the alert names", evidence)]
+    value = ctx.alert.labels.get("pod") if source == "alert" and ctx.alert else ctx.request.text[:200]
+    evidence = [Evidence(key="alert.pod" if source == "alert" else "request", value=value, source=source)]
+    args = {"namespace": entities.namespace, "pod": entities.pod}
+    return [_step("describe_pod", args, f"the pod the {source} names", evidence)]
 
 
 def _pod_steps(key: str, pods: list[str], namespace: str, *, crashed: bool,
