@@ -209,3 +209,23 @@ def test_duplicate_front_matter_id_is_skipped_and_missing_folder_is_an_error(
     with pytest.raises(UserInputError, match="not a folder"):
         kb.ingest([tmp_path / "missing"])
     kb.close()
+
+
+def test_ephemeral_open_changes_nothing_persistent(tmp_path: Path, catalog: Catalog) -> None:
+    from copilot.retrieval import open_knowledge_base
+    from copilot.settings import Settings
+
+    shipped, extra = tmp_path / "shipped", tmp_path / "extra"
+    _write_corpus(shipped)
+    extra.mkdir()
+    (extra / "CertExpiringSoon.md").write_text(RUNBOOK.format(name="CertExpiringSoon"))
+    settings = Settings(home=tmp_path / "home", knowledge_dir=shipped)
+    stages: list[str] = []
+    kb = open_knowledge_base(settings, catalog, extra_dirs=[extra], ephemeral=True,
+                             progress=lambda stage, done, total: stages.append(stage))
+    assert len(kb.documents()) == 4 and {"reading", "embedding"} <= set(stages)
+    kb.close()
+    assert not settings.chroma_path.exists()  # only the embedding cache (a cache) was written
+    persistent = open_knowledge_base(settings, catalog, include_shipped=False)
+    assert persistent.documents() == []
+    persistent.close()
