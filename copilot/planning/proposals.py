@@ -24,6 +24,7 @@ _DURATION = re.compile(r"\bfor\s+(?:the\s+next\s+)?(an?|one|\d+(?:\.\d+)?)\s*"
                        r"(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|months?)\b", re.IGNORECASE)
 _UNIT_SUFFIX = re.compile(r"_(?:seconds|minutes|hours|days)$")
 _MONTH_DAYS = 30
+_INSTANCE_ARGS = ("pod", "node", "job", "pvc", "cidr", "secret")
 
 
 @dataclass
@@ -83,7 +84,10 @@ class PlanState:
             if reason:
                 self.held_back.append(reason)
                 return False
-        args = step.args
+        args = self._localized(step)
+        if args is None:
+            self.notes.append(f"{step.tool} not proposed: the runbook's command names an example object")
+            return False
         if step.tool == "get_metrics" and isinstance(args.get("query"), str) and self.ctx.alert is not None:
             args = {**args, "query": scope_query(args["query"], self.ctx.alert.labels)}
         binding = self.binder.bind(step.tool, args)
@@ -100,6 +104,24 @@ class PlanState:
         self._keys.add(key)
         self.planned.append(Planned(call, step.phase, len(self.planned)))
         return True
+
+    def _localized(self, step: StepCandidate) -> dict[str, Any] | None:
+        """A runbook command's literal instance names (``oc delete pod web-1``) are examples: they take
+        the bound pod/node/...; a mutating call on an example object with nothing to bind is dropped."""
+        if step.origin != "command":
+            return step.args
+        args = dict(step.args)
+        mutating = self.catalog.get(step.tool).mutating
+        for name in _INSTANCE_ARGS:
+            value = args.get(name)
+            if not isinstance(value, str) or "$" in value:
+                continue
+            bound = self.binder.resolve(name.upper())
+            if bound:
+                args[name] = bound
+            elif mutating:
+                return None
+        return args
 
     def has_call(self, tool: str, **args: Any) -> bool:
         return any(p.call.tool == tool and all(p.call.args.get(k) == v for k, v in args.items())

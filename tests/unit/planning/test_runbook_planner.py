@@ -144,3 +144,19 @@ def test_every_call_is_valid_against_the_catalog(catalog: Catalog) -> None:
                       telemetry=RECENT_DEPLOY)
     for proposed in suggestion.calls:
         assert catalog.validate_args(proposed.call.tool, proposed.call.args) == proposed.call.args
+
+
+def test_runbook_example_object_names_are_not_acted_on(catalog: Catalog) -> None:
+    from copilot.domain import CandidateCall
+    from tests.unit.planning.runbook_docs import make_doc
+
+    doc = make_doc("ExampleDown", [("Mitigation", "If the pod is in CrashLoopBackOff, delete it:\n"
+                                                  "oc delete pod example-7d9f8b6c5d-x2x9k -n demo", [
+        CandidateCall(tool="delete_pod", args={"namespace": "demo", "pod": "example-7d9f8b6c5d-x2x9k"},
+                      command="oc delete pod example-7d9f8b6c5d-x2x9k -n demo", line=2)])],
+        alerts=("ExampleDown",))
+    alert = {"labels": {"alertname": "ExampleDown", "namespace": "demo"}}
+    bound = plan(catalog, [doc], alert=alert, telemetry={"pods_crashlooping": ["api-5f7c9d8b4-qwrtz"]})
+    assert call(bound, "delete_pod") == {"namespace": "demo", "pod": "api-5f7c9d8b4-qwrtz"}
+    unbound = plan(catalog, [doc], alert=alert, telemetry={"pod_phase": "CrashLoopBackOff"})
+    assert "delete_pod" not in tools(unbound)
