@@ -83,6 +83,8 @@ def _play_situations(settings: Settings) -> list[Suggestion]:
 
 
 def _approve_one(settings: Settings, suggestion: Suggestion) -> Action | None:
+    """Record situation 1's suggestion with its (redacted) request context, propose its calls, and
+    approve the first mutating one; the verdict is then exportable with `copilot eval export-feedback`."""
     from copilot.approvals import ActionService
     from copilot.compose import build_catalog, build_guard
     from copilot.execution import ExecutorRegistry
@@ -94,17 +96,21 @@ def _approve_one(settings: Settings, suggestion: Suggestion) -> Action | None:
     if not mutating:
         console.print("no approvable mutating call in situation 1; nothing to approve")
         return None
-    call = mutating[0].call
+    first = SITUATIONS[0]
+    request = build_request(first.text, first.alert, first.telemetry, "alice", "oncall")
     catalog = build_catalog(settings)
     store = SqlStore.from_settings(settings)
     try:
         executors = ExecutorRegistry([RecordingExecutor()])
         service = ActionService(store, build_guard(settings, catalog), executors,
                                 ttl_default=settings.approval_ttl_s)
-        alice = Principal(name="alice", roles=frozenset({"oncall"}))
         bob = Principal(name="bob", roles=frozenset({"sre-lead"}))
         carol = Principal(name="carol", roles=frozenset({"sre-lead"}))
-        action = service.propose(call, alice, planner=suggestion.planner, prompt_hash=suggestion.prompt_hash)
+        actions = service.propose_suggestion(request, suggestion, request.principal)
+        action = actions[suggestion.calls.index(mutating[0])]  # one action per call, in order
+        call = action.call
+        console.print(f"recorded the suggestion with its request context ({len(actions)} call(s); "
+                      "read-only checks ran at once)")
         console.print(f"proposed [bold]{call.tool}[/]({_args(call.args)}) as action {action.id[:8]}: "
                       f"{action.decision.outcome}, needs {action.decision.approvals_required} approval(s)")
         for approver in (bob, carol)[: max(action.decision.approvals_required, 1)]:
