@@ -11,7 +11,18 @@ import pytest
 
 from copilot.approvals import ActionService
 from copilot.catalog import Catalog
-from copilot.domain import ActionState, Decision, ExecutionResult, Principal, ToolCall
+from copilot.domain import (
+    ActionState,
+    Alert,
+    Decision,
+    Evidence,
+    ExecutionResult,
+    PlanRequest,
+    Principal,
+    ProposedCall,
+    Suggestion,
+    ToolCall,
+)
 from copilot.errors import ConfigError, LockHeld, PolicyDenied, StateError, UserInputError
 from copilot.execution import ExecutorRegistry, RecordingExecutor
 from copilot.guard import Guard
@@ -409,6 +420,89 @@ def test_registry_names_the_fix() -> None:
         registry.for_tool("drain_node")
     with pytest.raises(ConfigError, match="already registered"):
         registry.register(RecordingExecutor())
+
+
+# --------------------------------------------------------------------------- suggestions with their context
+
+PLANTED_KEY = "AKIAQ3EGR7J2XKZ4PL5M"
+INCIDENT = PlanRequest(
+    text="checkout is failing",
+    alert=Alert(labels={"alertname": "KubePodCrashLooping", "namespace": "shop"}),
+    telemetry={"log_tail": [f"ERROR upload denied for {PLANTED_KEY}"], "restarts_15m": 7},
+    principal=REQ,
+)
+GROUNDING = [Evidence(key="restarts_15m", value=7)]
+
+
+def suggestion_of(*calls: ToolCall) -> Suggestion:
+    return Suggestion(summary="restart checkout", planner="runbook", prompt_hash="p9",
+                      calls=[ProposedCall(call=c.model_copy(update={"evidence": GROUNDING}),
+                                          mutating=c.tool != "get_logs") for c in calls])
+
+
+def test_propose_suggestion_links_every_call_to_its_context(service: ActionService, store: SqlStore,
+                                                             executor: RecordingExecutor) -> None:
+    drain = ToolCall(tool="drain_node", args={"node": "n1"})
+    actions = service.propose_suggestion(INCIDENT, suggestion_of(LOGS, RESTART, drain), REQ)
+    assert [a.call.tool for a in actions] == ["get_logs", "restart_deployment", "drain_node"]
+    assert [a.state for a in actions] == [ActionState.SUCCEEDED, ActionState.PROPOSED, ActionState.REJECTED]
+    assert [run.call.tool for run in executor.runs] == ["get_logs"]
+    (sid,) = {a.suggestion_id for a in actions}
+    assert sid and all(a.planner == "runbook" and a.prompt_hash == "p9" for a in actions)
+    context = store.get_action(actions[1].id).context  # type: ignore[union-attr]
+    assert context is not None and context == actions[1].context
+    assert context["request"] == "checkout is failing" and context["telemetry"]["restarts_15m"] == 7
+    assert context["alert"]["labels"]["alertname"] == "KubePodCrashLooping"
+    assert context["principal"] == {"name": "req", "roles": ["approver"], "groups": []}
+    assert context["suggestion"]["id"] == sid and context["suggestion"]["summary"] == "restart checkout"
+    assert PLANTED_KEY not in str(context) and "[REDACTED:aws_access_key]" in str(context)
+    suggested = store.audit_events()[0]
+    assert (suggested.kind, suggested.action_id) == ("suggested", None)
+    assert suggested.payload["suggestion_id"] == sid
+    assert store.audit_events(action_id=actions[1].id)[0].payload["suggestion_id"] == sid
+
+
+def test_propose_suggestion_requires_grounding(store: SqlStore, guard: TableGuard, clock: Clock) -> None:
+    asked: list[bool] = []
+
+    class GroundingGuard(TableGuard):
+        def check(self, call: ToolCall, principal: Principal, *, inflight: Sequence[ToolCall] = (),
+                  require_grounding: bool = False) -> Decision:
+            asked.append(require_grounding)
+            return super().check(call, principal, inflight=inflight)
+
+    service = ActionService(store, GroundingGuard(), ExecutorRegistry([RecordingExecutor()]), clock=clock)
+    service.propose_suggestion(INCIDENT, suggestion_of(RESTART, SCALE_AB), REQ)
+    service.propose(RESTART, REQ)
+    assert asked == [True, True, False]
+
+
+def test_propose_suggestion_can_leave_reads_unrun(service: ActionService,
+                                                  executor: RecordingExecutor) -> None:
+    (logs,) = service.propose_suggestion(INCIDENT, suggestion_of(LOGS), REQ, auto_execute=False)
+    assert logs.state is ActionState.APPROVED and executor.runs == []
+
+
+def test_propose_suggestion_read_on_a_locked_target_waits(service: ActionService, store: SqlStore,
+                                                          executor: RecordingExecutor) -> None:
+    with store.transaction() as tx:
+        tx.acquire_lock("shop", "someone-else", "action x (ops)", 600)
+    logs, restart = service.propose_suggestion(INCIDENT, suggestion_of(LOGS, RESTART), REQ)
+    assert logs.state is ActionState.APPROVED and restart.state is ActionState.PROPOSED
+    assert executor.runs == []
+
+
+def test_record_suggestion_stores_only_redacted_text(service: ActionService, store: SqlStore) -> None:
+    from sqlalchemy import select
+
+    from copilot.store.models import suggestions
+
+    sid = service.record_suggestion(INCIDENT, suggestion_of(RESTART))
+    with store.engine.connect() as conn:
+        row = conn.execute(select(suggestions).where(suggestions.c.id == sid)).one()
+    assert row.planner == "runbook" and row.prompt_hash == "p9"
+    assert PLANTED_KEY not in str(row.context) and row.context["request"] == "checkout is failing"
+    assert store.list_actions() == []  # recording alone proposes nothing
 
 
 # --------------------------------------------------------------------------- with the real guard and policy
