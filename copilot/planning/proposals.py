@@ -13,6 +13,7 @@ from typing import Any
 
 from copilot.catalog import Catalog
 from copilot.domain import Citation, Evidence, RunbookDoc, ToolCall
+from copilot.errors import ArgumentError, UnknownToolError
 from copilot.planning.binding import Binder, scope_query
 from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate
 from copilot.planning.context import PlanContext
@@ -99,11 +100,34 @@ class PlanState:
                         citations=[self._cite(step)] if step.chunk is not None else [],
                         evidence=[*evidence, *self._fact_evidence(binding.used_facts)])
         key = call.key()
-        if key in self._keys:
+        if key in self._keys or self._merged(call):
             return False
         self._keys.add(key)
         self.planned.append(Planned(call, step.phase, len(self.planned)))
         return True
+
+    def _merged(self, call: ToolCall) -> bool:
+        """Fold a read on the same target into the earlier one (``get_logs`` of one pod, twice)."""
+        spec = self.catalog.get(call.tool)
+        if spec.mutating or not spec.target:
+            return False
+        target = self.catalog.target(call)
+        for planned in self.planned:
+            earlier = planned.call
+            if earlier.tool != call.tool or self.catalog.target(earlier) != target:
+                continue
+            if any(earlier.args.get(k, v) != v for k, v in call.args.items()):
+                continue  # a different workload or container: a different read
+            merged = {**call.args, **earlier.args}
+            try:
+                earlier.args = self.catalog.validate_args(call.tool, merged)
+            except (ArgumentError, UnknownToolError):
+                return True
+            earlier.citations = list({c.chunk_id: c for c in [*earlier.citations, *call.citations]}.values())
+            earlier.evidence = list({e.key: e for e in [*earlier.evidence, *call.evidence]}.values())
+            self._keys.add(earlier.key())
+            return True
+        return False
 
     def _localized(self, step: StepCandidate) -> dict[str, Any] | None:
         """A runbook command's literal instance names (``oc delete pod web-1``) are examples: they take
