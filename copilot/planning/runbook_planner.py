@@ -183,11 +183,28 @@ class RunbookPlanner:
         for step in steps:
             if step.phase != "notify":
                 continue
-            if step.when and not state.holds(step.when):
-                continue
+            if (step.when and not state.holds(step.when)) or state.has_call(step.tool):
+                continue  # one ticket, one page per suggestion
             if step.tool == "create_ticket" and step.origin != "front_matter":
                 step = _ticket_from_front_matter(step, docs)
             state.add(step, rationale=_rationale(step), evidence=state.when_evidence(step.when))
+        self._page_for_critical(state, docs)
+
+    def _page_for_critical(self, state: PlanState, docs: list[RunbookDoc]) -> None:
+        """A critical alert on a runbook that names who to page: page them (restraint still applies)."""
+        alert = state.ctx.alert
+        page = docs[0].front_matter.get("page") if docs else None
+        severity = alert.labels.get("severity", "").lower() if alert else ""
+        if alert is None or alert.status != "firing" or severity != "critical":
+            return
+        if not isinstance(page, dict) or not page.get("team") or state.has_call("page_oncall"):
+            return
+        chunk = docs[0].chunks[0] if docs[0].chunks else None
+        step = StepCandidate("page_oncall", {"team": "$TEAM", "reason": "$PAGE_REASON"}, "notify",
+                             "front_matter", chunk, quote=f"page: {page['team']}", doc_id=docs[0].doc_id)
+        evidence = [Evidence(key="alert.severity", value="critical", source="alert")]
+        why = f"Critical alert; the runbook names {page['team']} to page"
+        state.add(step, rationale=why, evidence=evidence)
 
     # ------------------------------------------------------------------ output
     def _suggestion(self, state: PlanState, docs: list[RunbookDoc], how: str) -> Suggestion:
