@@ -23,7 +23,6 @@ from copilot.catalog import Catalog
 from copilot.domain import RISK_ORDER, Principal, Risk, ToolSpec
 from copilot.errors import ConfigError
 from copilot.policy_cedar import (
-    CedarEngine,
     PolicyMeta,
     Verdict,
     action_id,
@@ -33,6 +32,7 @@ from copilot.policy_cedar import (
     context_args,
     raw_policy_meta,
 )
+from copilot.policy_engine import CedarEngine
 from copilot.policy_model import Locator, PolicyFile, Rule, check_document, parse_document, select_tools
 
 ActionKind = Literal["request", "approve"]

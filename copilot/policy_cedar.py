@@ -1,4 +1,4 @@
-"""Compile a checked PolicyFile to Cedar, and evaluate it with parsed cedarpy handles.
+"""Compile a checked PolicyFile to Cedar (evaluation: ``policy_engine.CedarEngine``).
 
 Cedar model:
 - entity types ``Role``, ``User in [Role]`` and ``Tool`` (attrs: toolset, mutating);
@@ -15,7 +15,6 @@ the rule id and a readable message for the decision's reasons.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,14 +24,10 @@ import cedarpy
 from copilot import argtypes
 from copilot.catalog import Catalog
 from copilot.domain import ToolSpec
-from copilot.errors import ConfigError
 from copilot.policy_model import PolicyFile, Rule, select_tools
-
-log = logging.getLogger(__name__)
 
 _CEDAR_TYPES = {"int": "Long", "bool": "Boolean", "duration": "Long"}
 _SETS = ("list[str]", "matchers")
-CACHE_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -224,138 +219,3 @@ def raw_policy_meta(cedar_text: str) -> list[PolicyMeta]:
         message = notes.get("reason") or f"{parsed[pid]['effect']} by hand-written Cedar policy {rule_id!r}"
         metas.append(PolicyMeta(rule_id, "cedar", message))
     return metas
-
-
-# --------------------------------------------------------------------------- engine
-
-
-class CedarEngine:
-    """Parsed PolicySet / Schema / Entities handles, sliced per action, plus an exact verdict cache.
-
-    Slicing: Cedar evaluates every policy of a set, about 2 µs each, so each action gets
-    its own PolicySet holding only the policies whose action scope can include it (same
-    ``policyN`` ids, so reasons map back). A policy whose scope excludes the action can
-    never match it, so the verdict is the one the full set gives (tested).
-
-    The cache key is the whole request (user, roles, action, tool, context JSON), so a hit
-    returns what Cedar would return; it is dropped when it reaches CACHE_LIMIT entries.
-    """
-
-    def __init__(
-        self,
-        policies: str,
-        schema: dict[str, Any],
-        entities: list[dict[str, Any]],
-        metas: Sequence[PolicyMeta],
-    ) -> None:
-        try:
-            self._schema = cedarpy.Schema.from_json_str(json.dumps(schema))
-            self._policies = cedarpy.PolicySet.from_str(policies)
-            self._base = cedarpy.Entities.from_json_str(json.dumps(entities), self._schema)
-        except ValueError as exc:
-            raise ConfigError(
-                f"the compiled Cedar policy does not load ({exc}); report this with your policy file"
-            ) from None
-        self._metas = {f"policy{i}": meta for i, meta in enumerate(metas)}
-        self._parsed: dict[str, Any] = json.loads(cedarpy.policies_to_json_str(policies))["staticPolicies"]
-        self._groups = {
-            name: {g["id"] for g in spec.get("memberOf", [])} for name, spec in schema[""]["actions"].items()
-        }
-        self._slices: dict[str, cedarpy.PolicySet] = {}
-        self._users: dict[tuple[str, frozenset[str]], cedarpy.Entities] = {}
-        self._verdicts: dict[tuple[Any, ...], Verdict] = {}
-        self.text = policies
-        self.policy_count = len(metas)
-        self.cache_enabled = True  # benchmarks switch it off to time Cedar on every call
-
-    def policies_for(self, action: str) -> cedarpy.PolicySet:
-        """The PolicySet slice that can apply to ``action`` (built once per action)."""
-        found = self._slices.get(action)
-        if found is None:
-            wanted = {action} | self._groups.get(action, set())
-            kept = {pid: p for pid, p in self._parsed.items() if _scope_may_include(p["action"], wanted)}
-            found = cedarpy.PolicySet.from_json_str(
-                json.dumps({"staticPolicies": kept, "templates": {}, "templateLinks": []})
-            )
-            self._slices[action] = found
-        return found
-
-    def _entities(self, user: str, roles: frozenset[str]) -> cedarpy.Entities:
-        key = (user, roles)
-        found = self._users.get(key)
-        if found is None:
-            if len(self._users) >= CACHE_LIMIT:
-                self._users.clear()
-            delta = [
-                {
-                    "uid": {"type": "User", "id": user},
-                    "attrs": {},
-                    "parents": [{"type": "Role", "id": r} for r in sorted(roles)],
-                }
-            ]
-            found = self._base.with_added_json_str(json.dumps(delta))
-            self._users[key] = found
-        return found
-
-    def authorize(
-        self,
-        user: str,
-        roles: frozenset[str],
-        action: str,
-        tool: str,
-        context: Mapping[str, Any],
-        *,
-        use_cache: bool = True,
-    ) -> Verdict:
-        context_json = json.dumps(context)  # built in a fixed key order, so equal calls give equal keys
-        key = (user, roles, action, tool, context_json)
-        use_cache = use_cache and self.cache_enabled
-        if use_cache and (hit := self._verdicts.get(key)) is not None:
-            return hit
-        request = {
-            "principal": {"type": "User", "id": user},
-            "action": {"type": "Action", "id": action},
-            "resource": {"type": "Tool", "id": tool},
-            "context": context_json,
-        }
-        policies = self.policies_for(action)
-        result = cedarpy.is_authorized(request, policies, self._entities(user, roles), self._schema)
-        if result.diagnostics.errors:
-            log.warning("cedar evaluation errors for %s %s: %s", action, user, result.diagnostics.errors)
-        metas = [self._metas[p] for p in result.diagnostics.reasons if p in self._metas]
-        reasons = () if result.allowed else tuple(dict.fromkeys(m.message for m in metas))
-        if not result.allowed and not reasons and "failed to build request" in str(result.diagnostics.errors):
-            # e.g. an integer beyond Cedar's 64-bit Long: fail closed and say why
-            reasons = (
-                "the policy cannot evaluate this call (an argument is out of range); use smaller values",
-            )
-        verdict = Verdict(
-            allowed=result.allowed, rule_ids=tuple(dict.fromkeys(m.rule_id for m in metas)), reasons=reasons
-        )
-        if use_cache:
-            if len(self._verdicts) >= CACHE_LIMIT:
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
-        return verdict
-
-    def bare_request(
-        self, user: str, roles: frozenset[str], action: str, tool: str, context: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], cedarpy.PolicySet, cedarpy.Entities, cedarpy.Schema]:
-        """is_authorized arguments for one request with the full PolicySet (benchmarks, equivalence tests)."""
-        request = {
-            "principal": {"type": "User", "id": user},
-            "action": {"type": "Action", "id": action},
-            "resource": {"type": "Tool", "id": tool},
-            "context": dict(context),
-        }
-        return request, self._policies, self._entities(user, roles), self._schema
-
-
-def _scope_may_include(scope: Mapping[str, Any], wanted: set[str]) -> bool:
-    """Whether a policy's action scope (Cedar JSON form) can include an action or one of its groups."""
-    if scope.get("op") == "All":
-        return True
-    entities = scope.get("entities") or ([scope["entity"]] if "entity" in scope else None)
-    if entities is None:
-        return True  # an unknown scope shape: keep the policy, never drop one that might apply
-    return any(e.get("id") in wanted for e in entities)
