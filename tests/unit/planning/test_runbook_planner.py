@@ -160,3 +160,17 @@ def test_runbook_example_object_names_are_not_acted_on(catalog: Catalog) -> None
     assert call(bound, "delete_pod") == {"namespace": "demo", "pod": "api-5f7c9d8b4-qwrtz"}
     unbound = plan(catalog, [doc], alert=alert, telemetry={"pod_phase": "CrashLoopBackOff"})
     assert "delete_pod" not in tools(unbound)
+
+
+@pytest.mark.parametrize(("severity", "paged"), [("critical", True), ("warning", False), ("none", False)])
+def test_pages_the_runbook_team_only_for_a_critical_alert(catalog: Catalog, severity: str,
+                                                          paged: bool) -> None:
+    from tests.unit.planning.runbook_docs import make_doc
+
+    doc = make_doc("PrimaryDown", [("Diagnosis", "Check the primary.", [])], alerts=("PrimaryDown",),
+                   front_matter={"page": {"team": "dba"}})
+    alert = {"labels": {"alertname": "PrimaryDown", "cluster": "orders-pg", "severity": severity}}
+    suggestion = plan(catalog, [doc], alert=alert)
+    assert ("page_oncall" in tools(suggestion)) is paged
+    if paged:
+        assert call(suggestion, "page_oncall")["team"] == "dba"
