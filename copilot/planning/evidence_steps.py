@@ -81,7 +81,7 @@ def fallback_steps(ctx: PlanContext, namespace: str | None) -> list[StepCandidat
     out: list[StepCandidate] = []
     labels = ctx.alert.labels if ctx.alert else {}
     evidence = [Evidence(key=f"alert.{k}", value=v, source="alert")
-                for k, v in labels.items() if k in ("pod", "node", "namespace")]
+                for k, v in labels.items() if k in ("alertname", "pod", "node", "instance", "namespace")]
     if not evidence and ctx.request.text.strip():
         evidence = [Evidence(key="request", value=ctx.request.text[:200], source="request")]
     if entities.pod and namespace:
