@@ -9,9 +9,10 @@
 KEY matches a snapshot key exactly, or the key's metric name before ``{``. Among several
 matches the one whose labels mention a preferred value (the bound service/deployment)
 wins, else the first. ``*_minutes`` / ``*_hours`` / ``*_seconds`` / ``*_days`` keys convert
-into each other. A clause on a missing key is unknown (three-valued: ``false and unknown``
-is false, ``true or unknown`` is true); ``evaluate`` treats unknown as false, so
-an unverifiable precondition never proposes a mitigation. Compiled conditions are cached.
+into each other. A clause on a missing key is false (``evaluate``), so an unverifiable
+precondition never proposes a mitigation. ``evaluate3`` is the three-valued
+reading (missing -> unknown; ``false and unknown`` is false) used to tell "the
+facts say no" from "the facts cannot say". Compiled conditions are cached.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _MISSING = object()
 
 Lookup = Callable[[str], Any]
-Condition = Callable[[Lookup], bool | None]  # None: unknown (a key it needs is missing)
+Condition = Callable[[Lookup, "bool | None"], "bool | None"]  # (lookup, value of a clause on a missing key)
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class _Clause:
     op: str
     value: Any = None
 
-    def __call__(self, lookup: Lookup) -> bool | None:
+    def __call__(self, lookup: Lookup, unknown: bool | None = False) -> bool | None:
         actual = lookup(self.key)
         if self.op == "missing":
             return actual is _MISSING
         if actual is _MISSING:
-            return False if self.op == "exists" else None
+            return False if self.op == "exists" else unknown
         if self.op == "exists":
             return actual is not None and actual != [] and actual != ""
         if self.op == "contains":
@@ -142,8 +143,11 @@ class _Parser:
     def factor(self) -> Condition:
         token = self.take()
         if token.lower() == "not":
-            inner = self.factor()
-            return lambda lookup: _negate(inner(lookup))
+            negated = self.factor()
+
+            def run(lookup: Lookup, unknown: bool | None = False) -> bool | None:
+                return _negate(negated(lookup, unknown))
+            return run
         if token == "(":  # noqa: S105 - a parenthesis, not a password
             inner = self.expr()
             if self.take() != ")":
@@ -178,16 +182,16 @@ def _negate(value: bool | None) -> bool | None:
 
 def _any_of(parts: list[Condition]) -> Condition:
     """Kleene or: true if any part is true, unknown if any is unknown, else false."""
-    def run(lookup: Lookup) -> bool | None:
-        values = [part(lookup) for part in parts]
+    def run(lookup: Lookup, unknown: bool | None = False) -> bool | None:
+        values = [part(lookup, unknown) for part in parts]
         return True if True in values else (None if None in values else False)
     return run
 
 
 def _all_of(parts: list[Condition]) -> Condition:
     """Kleene and: false if any part is false, unknown if any is unknown, else true."""
-    def run(lookup: Lookup) -> bool | None:
-        values = [part(lookup) for part in parts]
+    def run(lookup: Lookup, unknown: bool | None = False) -> bool | None:
+        values = [part(lookup, unknown) for part in parts]
         return False if False in values else (None if None in values else True)
     return run
 
@@ -252,6 +256,8 @@ def _converted(key: str, find_raw: Lookup) -> Any:
             for other, other_seconds in _UNITS.items():
                 value = find_raw(stem + "_" + other) if other != unit else _MISSING
                 if value is not _MISSING:
+                    if not isinstance(value, int | float | str):
+                        return _MISSING
                     try:
                         return float(value) * other_seconds / seconds
                     except (TypeError, ValueError):
@@ -260,13 +266,13 @@ def _converted(key: str, find_raw: Lookup) -> Any:
 
 
 def evaluate(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool:
-    """True when ``condition`` holds over ``facts`` (unknown counts as false); ConfigError if malformed."""
-    return compile_condition(condition)(snapshot_lookup(facts, prefer)) is True
+    """True when ``condition`` holds; a clause on a missing key is false. ConfigError if malformed."""
+    return compile_condition(condition)(snapshot_lookup(facts, prefer), False) is True
 
 
 def evaluate3(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> bool | None:
     """True, False, or None when the facts cannot decide it (a key it needs is missing)."""
-    return compile_condition(condition)(snapshot_lookup(facts, prefer))
+    return compile_condition(condition)(snapshot_lookup(facts, prefer), None)
 
 
 def condition_keys(condition: str) -> list[str]:

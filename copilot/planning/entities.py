@@ -133,7 +133,7 @@ def extract_entities(alert: Alert | None, text: str, telemetry: Mapping[str, Any
     _merge(found, sources, from_text, "request")
     _merge(found, sources, from_telemetry, "telemetry")
     _derive(found, sources)
-    return Entities(**found, extra=extra, sources=sources)  # type: ignore[arg-type]
+    return Entities(**found, extra=extra, sources=sources)
 
 
 def _merge(found: dict[str, str], sources: dict[str, str], new: Mapping[str, str], source: str) -> None:
@@ -178,10 +178,10 @@ def _from_telemetry(telemetry: Mapping[str, Any], known: Mapping[str, str]) -> d
         labels = dict(_KEY_LABELS.findall(label_text))
         for entity, label_value in _from_labels(labels).items():
             out.setdefault(entity, label_value)
-        entity = _LIST_ENTITIES.get(name)
-        if entity and isinstance(value, list) and value and isinstance(value[0], str):
+        listed = _LIST_ENTITIES.get(name)
+        if listed and isinstance(value, list) and value and isinstance(value[0], str) and value[0].strip():
             first = value[0].split()[0]
-            out.setdefault(entity, as_cidr(first) if entity == "cidr" else first)
+            out.setdefault(listed, as_cidr(first) if listed == "cidr" else first)
         elif name in ENTITY_FIELDS and isinstance(value, str) and value.strip():
             out.setdefault(name, value.strip())
     return out
