@@ -37,6 +37,8 @@ from copilot.policy_model import Locator, PolicyFile, Rule, check_document, pars
 
 ActionKind = Literal["request", "approve"]
 
+_MEMO_LIMIT = 10_000
+
 __all__ = ["Policy", "Requirements", "ToolSummary", "Verdict", "load_policy", "parse_policy"]
 
 
@@ -80,6 +82,8 @@ class Policy:
             for name in catalog.names
         }
         self._requirements: dict[tuple[str, str, str, str], Requirements] = {}
+        self._roles: dict[tuple[str, frozenset[str], frozenset[str]], frozenset[str]] = {}
+        self._environments: dict[str | None, tuple[tuple[tuple[str, str], ...], str]] = {}
 
     def with_freeze(self, enabled: bool) -> Policy:
         """The same policy with the freeze switch flipped (shares the parsed Cedar handles)."""
@@ -101,6 +105,15 @@ class Policy:
 
     def effective_roles(self, principal: Principal) -> frozenset[str]:
         """The principal's own roles plus its user and group bindings, limited to defined roles."""
+        key = (principal.name, principal.roles, principal.groups)
+        found = self._roles.get(key)
+        if found is None:
+            if len(self._roles) >= _MEMO_LIMIT:
+                self._roles.clear()
+            found = self._roles[key] = self._effective_roles(principal)
+        return found
+
+    def _effective_roles(self, principal: Principal) -> frozenset[str]:
         bindings = self.doc.bindings
         roles = set(principal.roles) | set(bindings.users.get(principal.name, ()))
         for group in principal.groups:
@@ -112,16 +125,30 @@ class Policy:
 
     def environment_for(self, namespace: str | None, target: str) -> str:
         """First ``environments.match`` entry that fits the namespace (or the target) wins."""
+        found = self._environments.get(namespace)
+        if found is None:
+            if len(self._environments) >= _MEMO_LIMIT:
+                self._environments.clear()
+            found = self._environments[namespace] = self._environment_plan(namespace)
+        target_rules, env = found
+        for pattern, target_env in target_rules:
+            if fnmatch.fnmatchcase(target, pattern):
+                return target_env
+        return env
+
+    def _environment_plan(self, namespace: str | None) -> tuple[tuple[tuple[str, str], ...], str]:
+        """For one namespace: the target entries to try in order, then the environment it settles on."""
+        target_rules = []
         for match in self.doc.environments.match:
             if (
                 match.namespace is not None
                 and namespace is not None
                 and fnmatch.fnmatchcase(namespace, match.namespace)
             ):
-                return match.env
-            if match.target is not None and fnmatch.fnmatchcase(target, match.target):
-                return match.env
-        return self.doc.environments.default
+                return tuple(target_rules), match.env
+            if match.target is not None:
+                target_rules.append((match.target, match.env))
+        return tuple(target_rules), self.doc.environments.default
 
     def is_production(self, environment: str | None) -> bool:
         return environment in self.doc.environments.production

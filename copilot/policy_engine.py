@@ -85,10 +85,13 @@ class CedarEngine:
 
     def clear_caches(self) -> None:
         """Forget cached verdicts, slices and per-user entities (benchmarks start cold with it)."""
-        self._verdicts.clear()
+        self.forget_verdicts()
         self._slices.clear()
         self._users.clear()
         self.hits = self.misses = 0
+
+    def forget_verdicts(self) -> None:
+        self._verdicts.clear()
 
     def _action_policies(self, action: str) -> tuple[dict[str, Any], frozenset[str], cedarpy.PolicySet]:
         """Policies whose action scope can include ``action``, the roles gating them, and their set."""

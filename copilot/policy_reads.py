@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 Path = tuple[str, ...]  # ("environment",) or ("args", "replicas")
+_Plan = tuple[frozenset[str], Mapping[str, tuple[int, ...]]]  # exact names, thresholds by name
 
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
 
@@ -39,6 +41,17 @@ class Reads:
     thresholds: Mapping[Path, tuple[int, ...]] = field(default_factory=dict)  # sorted literals
     roles: frozenset[str] = frozenset()  # Role literals mentioned anywhere
     user_identity: bool = False  # a User literal is mentioned: the user's name can matter
+
+    @cached_property
+    def key_plan(self) -> tuple[_Plan, _Plan | None]:
+        """Per-name lookups for ``context_key``: top-level attributes, then args (None: args read whole)."""
+        top = frozenset(p[0] for p in self.exact if len(p) == 1)
+        top_limits = {p[0]: v for p, v in self.thresholds.items() if len(p) == 1}
+        if self.whole_args:
+            return (top | {"args"}, top_limits), None
+        args = frozenset(p[1] for p in self.exact if len(p) == 2)
+        arg_limits = {p[1]: v for p, v in self.thresholds.items() if len(p) == 2}
+        return (top, top_limits), (args, arg_limits)
 
 
 def analyze(policies: Iterable[Mapping[str, Any]]) -> Reads:
@@ -221,42 +234,46 @@ def context_key(reads: Reads, context: Mapping[str, Any]) -> tuple[Any, ...] | N
     """
     if reads.whole_context:
         return None
+    (top, top_limits), arg_plan = reads.key_plan
     out: list[Any] = []
     for name, value in context.items():
-        if name == "args" and not reads.whole_args and type(value) is dict:
+        if name == "args" and arg_plan is not None and type(value) is dict:
             out.append("args")
+            names, limits = arg_plan
             for arg, arg_value in value.items():
-                token = _token(reads, ("args", arg), arg_value)
+                token = _token(names, limits, arg, arg_value)
                 if token is _UNSAFE:
                     return None
                 out += (arg, token)
             continue
-        token = _token(reads, (name,), value)
+        token = _token(top, top_limits, name, value)
         if token is _UNSAFE:
             return None
         out += (name, token)
     return tuple(out)
 
 
-def _token(reads: Reads, path: Path, value: Any) -> Any:
-    if path in reads.exact or (reads.whole_args and path[0] == "args"):
+def _token(exact: frozenset[str], limits: Mapping[str, tuple[int, ...]], name: str, value: Any) -> Any:
+    """What of ``value`` goes into the key: itself, its threshold bucket, or its kind."""
+    if name in exact:
         return _exact(value)
-    limits = reads.thresholds.get(path)
-    if limits is not None:
-        if type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
-            return ("n", _rank(limits, value), value in limits)
-        return _exact(value)
+    if name in limits:
+        return _bucket(limits[name], value)
+    if type(value) is str:
+        return "s" if value.isascii() or _encodable(value) else _UNSAFE
     return _kind(value)
 
 
-def _rank(limits: tuple[int, ...], value: int) -> int:
-    """How many limits lie below ``value`` (limits are sorted and few)."""
+def _bucket(limits: tuple[int, ...], value: Any) -> Any:
+    """(how many limits lie below, equals one): decides every comparison with every limit."""
+    if type(value) is not int or not _LONG_MIN <= value <= _LONG_MAX:
+        return _exact(value)
     rank = 0
     for limit in limits:
         if limit >= value:
             break
         rank += 1
-    return rank
+    return ("n", rank, value in limits)
 
 
 def _exact(value: Any) -> Any:
@@ -267,6 +284,9 @@ def _exact(value: Any) -> Any:
         return _UNSAFE if any(v is _UNSAFE for v in items) else ("list", items)
     if type(value) in (int, bool):
         return (type(value).__name__, value)
+    if type(value) is dict:
+        pairs = tuple((k, _exact(v)) for k, v in value.items())
+        return _UNSAFE if any(v is _UNSAFE for _, v in pairs) else ("dict", pairs)
     return _UNSAFE
 
 

@@ -204,14 +204,16 @@ def _print_summary(report: EvalReport, written: list[Path]) -> None:
 
 def _write_cases(cases: list[EvalCase], output: Path | None) -> None:
     lines = [case_to_json(case) for case in cases]
+    bare = sum("needs-context" in case.tags for case in cases)
+    note = f" ({bare} without a stored request context, tagged needs-context)" if bare else ""
     if output is None:
         for line in lines:
             typer.echo(line)
-        err_console.print(f"exported {len(lines)} feedback case(s)")
+        err_console.print(f"exported {len(lines)} feedback case(s){note}")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    err_console.print(f"wrote {len(lines)} feedback case(s) to {output} for review")
+    err_console.print(f"wrote {len(lines)} feedback case(s) to {output} for review{note}")
 
 
 app = make_app()
