@@ -136,7 +136,10 @@ def make_app(
         since: Annotated[str, typer.Option("--since", help="how far back, e.g. 7d or 12h")] = "7d",
         output: Annotated[Path | None, typer.Option("--output", help="JSONL file (default: stdout)")] = None,
     ) -> None:
-        """Write approved (expected) and rejected (forbidden_calls) suggested calls as eval cases."""
+        """Write approved (expected) and rejected (forbidden_calls) suggested calls as eval cases.
+
+        One case per recorded suggestion, with the request, alert and telemetry it answered.
+        """
         with cli_errors():
             cutoff = since_cutoff(since, datetime.now(UTC))
             store = open_store(load_settings())
