@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 Workload = list[tuple[ToolCall, Principal]]
 SERVICES = ["checkout", "cart", "search", "payments", "auth", "catalog", "web", "api", "worker", "ledger"]
 ENVS = ["prod", "dev", "staging"]
+HOME_TEAMS = 12  # the workload's namespaces: team0..11 x ENVS
 
 
 def generated_policy(catalog: Catalog, teams: int) -> Policy:
@@ -66,13 +67,17 @@ def generated_policy(catalog: Catalog, teams: int) -> Policy:
 
 
 def principals() -> list[tuple[Principal, int | None]]:
-    """36 principals: 24 team users (bound to team<i>) and 12 holding shipped roles; with their team."""
-    team_users = [(Principal(name=f"user{i}"), i) for i in range(24)]
+    """36 principals with their home team: 12 users bound to team<i> by name, 12 members of
+    group<i> (team<i> and viewer), and 12 holding shipped roles (oncall, sre-lead, viewer, admin)."""
+    bound = [(Principal(name=f"user{i}"), i) for i in range(HOME_TEAMS)]
+    members = [(Principal(name=f"dev{i}", groups=frozenset({f"group{i}"})), i) for i in range(HOME_TEAMS)]
     shipped = [("oncall", 5), ("sre-lead", 3), ("viewer", 3), ("admin", 1)]
-    others = [
-        (Principal(name=f"{role}-{k}", roles=frozenset({role})), None) for role, n in shipped for k in range(n)
+    others: list[tuple[Principal, int | None]] = [
+        (Principal(name=f"{role}-{k}", roles=frozenset({role})), None)
+        for role, n in shipped
+        for k in range(n)
     ]
-    return team_users + others
+    return bound + members + others
 
 
 def realistic_args(spec: ToolSpec, rng: random.Random, namespace: str) -> dict[str, Any]:
@@ -87,7 +92,7 @@ def realistic_args(spec: ToolSpec, rng: random.Random, namespace: str) -> dict[s
         "job": f"{service}-cron-{rng.randrange(10**6)}",
         "pvc": f"data-{service}-{rng.randrange(3)}",
         "node": f"ip-10-0-{rng.randrange(256)}-{rng.randrange(256)}",
-        "query": f'sum(rate(http_requests_total{{service="{service}",code=~"5.."}}[{rng.randrange(1, 15)}m]))',
+        "query": f'sum(rate(http_requests_total{{service="{service}",code=~"5.."}}[{rng.randrange(2, 9)}m]))',
         "comment": f"{service} 5xx after deploy {rng.getrandbits(24):06x}; investigating",
         "title": f"{service}: elevated errors since {rng.randrange(24):02d}:{rng.randrange(60):02d}",
         "reason": f"{service} error budget burn, incident {rng.randrange(10**5)}",
@@ -127,7 +132,7 @@ def workload(catalog: Catalog, count: int, seed: int = 42) -> Workload:
     for i in range(count):
         spec = specs[rng.randrange(len(specs))] if i >= len(specs) else specs[i]
         who, team = rng.choice(people)
-        home = team if team is not None and rng.random() < 0.8 else rng.randrange(12)
+        home = team if team is not None and rng.random() < 0.8 else rng.randrange(HOME_TEAMS)
         namespace = f"team{home}-{rng.choice(ENVS)}"
         out.append((ToolCall(tool=spec.name, args=realistic_args(spec, rng, namespace)), who))
     return out
@@ -224,9 +229,10 @@ def main() -> None:
         f"catalog: {len(catalog)} tools; policy: {len(policy.doc.rules)} YAML rules -> {policy.rule_count} "
         f"Cedar policies, {len(policy.roles)} roles; load+compile+validate {load_s * 1000:.0f} ms"
     )
+    distinct_calls = len({c.key() for c, _ in calls})
     print(
         f"workload: {len(calls)} calls, every tool, {len({w.name for _, w in calls})} principals, "
-        f"{len(namespaces)} namespaces, {len({c.key() for c, _ in calls})} distinct calls; outcomes {outcomes}"
+        f"{len(namespaces)} namespaces, {distinct_calls} distinct calls; outcomes {outcomes}"
     )
 
     time_realistic(guard, calls[:500])  # warm the interpreter (every round below starts cold anyway)

@@ -71,7 +71,7 @@ class Guard:
         return _decision(spec, args, facts, verdict.rule_ids, denied)
 
     def _facts(self, spec: ToolSpec, args: dict[str, Any]) -> _Facts:
-        target = self.catalog.target(ToolCall.model_construct(tool=spec.name, args=args))  # args checked
+        target = self.catalog.target(ToolCall(tool=spec.name, args=args))
         environment = self.policy.environment_for(args.get("namespace"), target)
         risk, risk_reasons = escalate_risk(spec, args)
         needs = self.policy.requirements(spec, risk, environment, str(args.get("namespace", "")))

@@ -138,7 +138,7 @@ class Policy:
 
     def _environment_plan(self, namespace: str | None) -> tuple[tuple[tuple[str, str], ...], str]:
         """For one namespace: the target entries to try in order, then the environment it settles on."""
-        target_rules = []
+        target_rules: list[tuple[str, str]] = []
         for match in self.doc.environments.match:
             if (
                 match.namespace is not None
