@@ -18,7 +18,9 @@ the round with the lowest p50 is shown, with its own p99):
     one, so Cedar runs on every call; this is what a stream whose every call differs in
     a policy-visible attribute costs.
 (c) bare ``cedarpy.is_authorized`` on the exact requests the guard makes for (a), with
-    parsed handles: the full PolicySet, and the guard's own slice for the principal.
+    parsed handles: the full PolicySet, and the guard's own slice for the principal. The
+    same call on an empty PolicySet shows cedarpy's fixed cost per call (request and
+    context building and schema checks), the floor under (b).
 """
 
 from __future__ import annotations
@@ -194,11 +196,13 @@ def bare_requests(policy: Policy, catalog: Catalog, calls: Workload) -> list[tup
     return out
 
 
-def time_bare(requests: list[tuple[Any, ...]], *, guard_slice: bool) -> list[int]:
+def time_bare(requests: list[tuple[Any, ...]], which: str) -> list[int]:
+    """Bare is_authorized per request on ``which`` PolicySet: "full", "slice" (the guard's) or "empty"."""
+    empty = cedarpy.PolicySet.from_str("")
     samples = []
     clock = time.perf_counter_ns
     for request, whole, entities, schema, sliced in requests:
-        policies = sliced if guard_slice else whole
+        policies = {"full": whole, "slice": sliced, "empty": empty}[which]
         start = clock()
         cedarpy.is_authorized(request, policies, entities, schema)
         samples.append(clock() - start)
@@ -241,9 +245,10 @@ def main() -> None:
     hits, misses = policy.engine.hits, policy.engine.misses
     distinct = best_of(opts.rounds, lambda: time_all_distinct(guard, calls))
     requests = bare_requests(policy, catalog, calls)
-    time_bare(requests[:300], guard_slice=False)
-    bare_full = best_of(opts.rounds, lambda: time_bare(requests, guard_slice=False))
-    bare_slice = best_of(opts.rounds, lambda: time_bare(requests, guard_slice=True))
+    time_bare(requests[:300], "full")
+    bare_full = best_of(opts.rounds, lambda: time_bare(requests, "full"))
+    bare_slice = best_of(opts.rounds, lambda: time_bare(requests, "slice"))
+    bare_empty = best_of(opts.rounds, lambda: time_bare(requests, "empty"))
 
     width = 62
     print(f"\n{'per call, best of ' + str(opts.rounds) + ' rounds':{width}}{'p50 µs':>9}{'p99 µs':>9}")
@@ -252,6 +257,7 @@ def main() -> None:
         ("(b) guard.check, worst case: all distinct, Cedar every call", distinct),
         ("(c) bare cedarpy.is_authorized, full PolicySet", bare_full),
         ("(c) bare cedarpy.is_authorized, the guard's slice", bare_slice),
+        ("    bare cedarpy.is_authorized, empty PolicySet (its floor)", bare_empty),
     ]
     for label, (p50, p99) in rows:
         print(f"{label:{width}}{p50:9.1f}{p99:9.1f}")

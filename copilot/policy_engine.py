@@ -20,7 +20,8 @@ from copilot.policy_reads import Reads, analyze, context_key, role_gates
 
 log = logging.getLogger(__name__)
 
-CACHE_LIMIT = 20_000
+CACHE_LIMIT = 20_000  # verdicts and per-user entity handles
+SLICE_LIMIT = 2_000  # PolicySet slices per (action, gating roles held)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class CedarEngine:
     the others by kind only). Requests with equal keys are indistinguishable to the slice,
     so a hit returns what Cedar would return (tested against fresh Cedar on random calls).
     Contexts the key cannot vouch for are keyed by their exact JSON. Each cache is cleared
-    when it reaches CACHE_LIMIT entries.
+    when it reaches its limit (CACHE_LIMIT, SLICE_LIMIT).
     """
 
     def __init__(
@@ -117,7 +118,7 @@ class CedarEngine:
             mine = {pid: p for pid, p in kept.items() if all(g & roles for g in self._gates[pid])}
             reads = analyze(mine.values())
             found = _Slice(_policy_set(mine), reads, gated | reads.roles, len(mine))
-            if len(self._slices) >= CACHE_LIMIT:
+            if len(self._slices) >= SLICE_LIMIT:
                 self._slices.clear()
             self._slices[key] = found
         return found
