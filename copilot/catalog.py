@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from copilot import argtypes
 from copilot.domain import RISK_ORDER, ArgSpec, CommandPattern, Risk, RiskRule, ToolCall, ToolSpec
 from copilot.errors import ArgumentError, ConfigError, UnknownToolError
+from copilot.yaml_source import parse_yaml
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ARG_TYPES: dict[str, Any] = {
@@ -172,16 +173,7 @@ def load_catalog(directory: Path) -> Catalog:
 
 
 def _load_file(path: Path) -> list[tuple[ToolSpec, str]]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: YAML syntax error ({problem}); "
-                          "fix the indentation or quoting") from None
+    root, data = parse_yaml(path.read_text(encoding="utf-8"), str(path), ConfigError)
     try:
         parsed = _ToolFile.model_validate(data)
     except ValidationError as exc:

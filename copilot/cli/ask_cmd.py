@@ -14,6 +14,7 @@ from rich.markup import escape
 from copilot.cli.common import cli_errors, console
 from copilot.domain import Alert, PlanRequest, Principal, ProposedCall, Suggestion
 from copilot.errors import UserInputError
+from copilot.yaml_source import yaml_error_line
 
 _OUTCOME_STYLE = {"allow": "green", "needs_approval": "yellow", "deny": "red"}
 
@@ -74,8 +75,8 @@ def _read_structured(path: Path, what: str) -> Any:
     except OSError as exc:
         raise UserInputError(f"{what} {path}: cannot read it ({exc.strerror}); check the path") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
+        line = yaml_error_line(exc)
+        where = f":{line}" if line is not None else ""
         raise UserInputError(f"{what} {path}{where}: not valid JSON or YAML; fix the syntax") from None
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from copilot.catalog import Catalog
 from copilot.errors import UserInputError
 from copilot.evaluation.cases import KNOWN_FIELDS, CallPattern, EvalCase
+from copilot.yaml_source import parse_yaml
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".jsonl", ".yaml", ".yml")
@@ -153,16 +154,7 @@ def _jsonl_cases(file: Path, text: str) -> Iterator[tuple[str, Any]]:
 
 
 def _yaml_cases(file: Path, text: str) -> Iterator[tuple[str, Any]]:
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UserInputError(
-            f"{file}{line}: YAML syntax error ({problem}); fix the indentation or quoting"
-        ) from None
+    root, data = parse_yaml(text, str(file), UserInputError)
     if isinstance(data, dict) and isinstance(data.get("cases"), list):
         data = data["cases"]
         root = _mapping_value(root, "cases")
