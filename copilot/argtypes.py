@@ -88,7 +88,8 @@ def canonical_matcher(value: str) -> str:
     """amtool form: ``alertname=X``, ``job=~"api.*"``; quotes kept only where needed."""
     match = _MATCHER.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a matcher; write it like alertname=KubePodCrashLooping or env=prod")
+        raise ValueError(f"{value!r} is not a matcher; write it like alertname=KubePodCrashLooping "
+                         "or env=prod")
     name, op, raw = match.groups()
     raw = raw.strip()
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":

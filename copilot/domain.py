@@ -351,7 +351,8 @@ class ActionState(enum.StrEnum):
 
 
 TERMINAL_STATES = frozenset(
-    {ActionState.REJECTED, ActionState.EXPIRED, ActionState.SUCCEEDED, ActionState.FAILED, ActionState.UNKNOWN}
+    {ActionState.REJECTED, ActionState.EXPIRED, ActionState.SUCCEEDED, ActionState.FAILED,
+     ActionState.UNKNOWN}
 )
 
 

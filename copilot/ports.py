@@ -29,7 +29,8 @@ class Retriever(Protocol):
     """Hybrid search over ingested runbooks."""
 
     def search(
-        self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None, alert_name: str | None = None
+        self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,
+        alert_name: str | None = None,
     ) -> list[RetrievedChunk]: ...
 
     def get_document(self, doc_id: str) -> RunbookDoc | None: ...
@@ -39,7 +40,8 @@ class Retriever(Protocol):
 class Telemetry(Protocol):
     """Live or snapshot telemetry: metrics, alerts, events, deploys, as a flat key -> value map."""
 
-    def snapshot(self, *, alert: Alert | None = None, hints: Mapping[str, str] | None = None) -> dict[str, Any]: ...
+    def snapshot(self, *, alert: Alert | None = None,
+                 hints: Mapping[str, str] | None = None) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import pydantic_ai.models
+import pytest
 
 from copilot.catalog import Catalog, load_catalog
 

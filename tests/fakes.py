@@ -25,7 +25,8 @@ class FakeRetriever:
         self.queries: list[str] = []
 
     def search(
-        self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None, alert_name: str | None = None
+        self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,
+        alert_name: str | None = None,
     ) -> list[RetrievedChunk]:
         self.queries.append(query)
         words = set(query.lower().split())
@@ -51,7 +52,8 @@ class FakeTelemetry:
     def __init__(self, snapshot: Mapping[str, Any] | None = None) -> None:
         self._snapshot = dict(snapshot or {})
 
-    def snapshot(self, *, alert: Alert | None = None, hints: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def snapshot(self, *, alert: Alert | None = None,
+                 hints: Mapping[str, str] | None = None) -> dict[str, Any]:
         return dict(self._snapshot)
 
 
