@@ -102,3 +102,17 @@ class BM25Index:
             ids, counts = posting
             out[ids] += weight * self._idf[term] * counts * (self._k1 + 1) / (counts + self._norm[ids])
         return out
+
+    def top(self, query_tokens: Sequence[str], n: int) -> dict[int, float]:
+        """The ``n`` best-scoring documents that match at least one query term, with their scores."""
+        return top_scores(self.scores(query_tokens), n)
+
+
+def top_scores(scores: np.ndarray, n: int, floor: float = 0.0) -> dict[int, float]:
+    """``{index: score}`` of the ``n`` highest entries above ``floor``, best first. Only the
+    entries above ``floor`` are partitioned, so a sparse score vector costs little."""
+    candidates = np.flatnonzero(scores > floor)
+    if n < len(candidates):
+        candidates = candidates[np.argpartition(-scores[candidates], n - 1)[:n]]
+    ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return {int(i): float(scores[i]) for i in ordered}

@@ -1,39 +1,62 @@
-"""Hybrid ranking, pure: what text each chunk is indexed under, and reciprocal-rank fusion.
+"""Hybrid ranking, pure: what text each chunk and runbook is indexed under, and score fusion.
 
 Each chunk is indexed with its context: the runbook title and alert names (CamelCase split into
 words for the dense model) and its heading path, then its text. BM25 weights the title, alert
-names and headings above the body by repeating them (a simple BM25F).
+names and headings above the body by repeating them (a simple BM25F). Each runbook also gets a
+dense *profile* (title, alert names, the opening of its Meaning section) and a small BM25 index
+over its title and alert names alone.
+
+Fusion is a convex combination of standardised scores: every ranker returns its top runbooks
+with raw scores, the scores are turned into z-scores within that list (a runbook the ranker did
+not return gets the list's lowest z-score), and the z-scores are summed with per-ranker weights.
+Unlike reciprocal-rank fusion this keeps *how far* ahead a runbook is, so a confident ranker
+outvotes an unsure one. The weights were chosen on the tuning half of the benchmark's query sets
+(even lines) and checked on the held-out half; see ``benchmarks/retrieval.py``.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from copilot.domain import RetrievedChunk, RunbookDoc
 from copilot.retrieval.bm25 import tokenize
 
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_PROFILE_SECTIONS = ("meaning", "overview", "summary", "description")
+
+LEXICAL = ("chunk_bm25", "doc_bm25", "title_bm25")
+DENSE = ("chunk_dense", "profile_dense")
 
 
 @dataclass(frozen=True)
 class Tuning:
-    """Ranking knobs, tuned on the benchmark's query sets (never per query)."""
+    """Ranking knobs, tuned on the benchmark's tuning half (never per query or per runbook)."""
 
-    rrf_k: float = 60.0
-    depth: int = 60  # candidates taken from each ranker
+    depth: int = 50  # runbooks taken from each ranker
+    chunk_depth: int = 150  # chunks taken from the chunk rankers before folding them into runbooks
     title_weight: int = 3
     alert_weight: int = 2
     heading_weight: int = 2
-    bm25_weight: float = 1.0
-    dense_weight: float = 1.0
-    alert_boost: float = 1.0  # added to every chunk of a runbook answering the given alert name
-    doc_weight: float = 1.0  # whole-runbook BM25 ranking, fused with the chunk rankings
-    doc_fusion: bool = True  # fuse per runbook, then order chunks within
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
-    chunk_share: float = 0.001  # with doc_fusion: how much a chunk's own score adds
+    profile_chars: int = 500  # how much of the Meaning section the runbook profile embeds
+    # fusion weights (convex: they sum to 1)
+    chunk_bm25: float = 0.1
+    doc_bm25: float = 0.1
+    title_bm25: float = 0.3
+    chunk_dense: float = 0.4
+    profile_dense: float = 0.1
+    alert_boost: float = 100.0  # added to a runbook answering the given alert name: it comes first
+
+    def weights(self, mode: str) -> dict[str, float]:
+        """Fusion weight per ranker for ``hybrid``, ``bm25`` (lexical rankers) or ``dense``."""
+        names = {"hybrid": LEXICAL + DENSE, "bm25": LEXICAL, "dense": DENSE}.get(mode)
+        if names is None:
+            raise ValueError(f"unknown ranking mode {mode!r}; use hybrid, bm25 or dense")
+        return {name: float(getattr(self, name)) for name in names}
 
 
 DEFAULT_TUNING = Tuning()
@@ -55,6 +78,17 @@ def embedding_text(chunk: RetrievedChunk) -> str:
     return f"{head}\n{chunk.text}"
 
 
+def profile_text(doc: RunbookDoc, chars: int = DEFAULT_TUNING.profile_chars) -> str:
+    """A runbook's dense profile: title, alert names, then the opening of its Meaning section
+    (else of its first chunk)."""
+    title = humanize(doc.title)
+    alerts = ", ".join(humanize(a) for a in doc.alert_names if humanize(a) != title)
+    opening = next((c.text for c in doc.chunks if c.section.casefold() in _PROFILE_SECTIONS), "")
+    if not opening and doc.chunks:
+        opening = doc.chunks[0].text
+    return f"{title}. {alerts}\n{opening[:chars]}"
+
+
 def bm25_tokens(chunk: RetrievedChunk, tuning: Tuning = DEFAULT_TUNING) -> list[str]:
     """Index tokens of a chunk, with title, alert names and headings weighted up."""
     tokens = tokenize(chunk.title) * tuning.title_weight
@@ -70,7 +104,34 @@ def doc_tokens(doc: RunbookDoc, tuning: Tuning = DEFAULT_TUNING) -> list[str]:
     return tokens + [t for chunk in doc.chunks for t in tokenize(chunk.text)]
 
 
-def reciprocal_rank_fusion(rankings: Iterable[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
+def title_tokens(doc: RunbookDoc) -> list[str]:
+    """Index tokens of a runbook's name field: its title and alert names."""
+    return tokenize(doc.title) + tokenize(" ".join(doc.alert_names))
+
+
+def standardize(scores: Mapping[int, float]) -> tuple[dict[int, float], float]:
+    """Z-scores of one ranker's list, and the floor for items it did not return (its lowest
+    z-score). A list whose scores are all equal gives each item 1.0 and a floor of 0.0."""
+    if not scores:
+        return {}, 0.0
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    if spread <= 1e-12:
+        return dict.fromkeys(scores, 1.0), 0.0
+    z = {item: (value - mean) / spread for item, value in scores.items()}
+    return z, min(z.values())
+
+
+def fuse(rankings: Sequence[tuple[Mapping[int, float], float]]) -> dict[int, float]:
+    """Weighted sum of standardised scores over ``(raw scores, weight)`` rankings; an item one
+    ranker missed gets that ranker's floor. Rankers with weight 0 or no items are left out."""
+    used = [(standardize(scores), weight) for scores, weight in rankings if weight and scores]
+    items = {item for (z, _), _ in used for item in z}
+    return {item: sum(weight * z.get(item, floor) for (z, floor), weight in used) for item in items}
+
+
+def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:
     """Sum of ``weight / (k + rank)`` over the rankings (rank from 1) each item appears in."""
     scores: dict[int, float] = {}
     for ranking, weight in rankings:

@@ -16,18 +16,10 @@ import numpy as np
 from copilot.catalog import Catalog
 from copilot.domain import RetrievedChunk, RunbookDoc
 from copilot.errors import UserInputError
-from copilot.retrieval.bm25 import BM25Index, tokenize
 from copilot.retrieval.chroma_store import ChromaStore, StoredDoc
 from copilot.retrieval.command_map import CommandMapper
 from copilot.retrieval.embeddings import EmbeddingCache
-from copilot.retrieval.hybrid import (
-    DEFAULT_TUNING,
-    Tuning,
-    bm25_tokens,
-    doc_tokens,
-    embedding_text,
-    reciprocal_rank_fusion,
-)
+from copilot.retrieval.hybrid import DEFAULT_TUNING, Tuning, embedding_text, profile_text
 from copilot.retrieval.ingest import (
     IngestReport,
     SkippedFile,
@@ -38,29 +30,12 @@ from copilot.retrieval.ingest import (
     walk_markdown,
 )
 from copilot.retrieval.markdown import RunbookError
+from copilot.retrieval.ranking import HybridRanker, SearchIndex
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 FILTER_KEYS = ("alert_name", "service", "section", "doc_id", "source_path")
 _EMBED_BATCH = 256
-
-
-class _Index:
-    """Chunks in a fixed order with their BM25 index; rebuilt whenever documents change."""
-
-    def __init__(self, docs: Sequence[RunbookDoc], tuning: Tuning) -> None:
-        self.chunks = [chunk for doc in docs for chunk in doc.chunks]
-        self.position = {chunk.chunk_id: i for i, chunk in enumerate(self.chunks)}
-        self.bm25 = BM25Index([bm25_tokens(chunk, tuning) for chunk in self.chunks], k1=tuning.bm25_k1,
-                              b=tuning.bm25_b)
-        self.doc_of_chunk = np.array([i for i, doc in enumerate(docs) for _ in doc.chunks], dtype=np.int64)
-        self.doc_chunks = [[self.position[c.chunk_id] for c in doc.chunks] for doc in docs]
-        self.doc_bm25 = BM25Index([doc_tokens(doc, tuning) for doc in docs], k1=tuning.bm25_k1,
-                                  b=tuning.bm25_b)
-        self.by_alert: dict[str, list[int]] = {}
-        for position, chunk in enumerate(self.chunks):
-            for name in chunk.alert_names:
-                self.by_alert.setdefault(name.casefold(), []).append(position)
 
 
 class KnowledgeBase:
@@ -75,7 +50,7 @@ class KnowledgeBase:
         self._cache = cache
         self.tuning = tuning
         self._stored = {stored.doc.doc_id: stored for stored in store.load()}
-        self._index: _Index | None = None
+        self._index: SearchIndex | None = None
 
     # ------------------------------------------------------------------ ingestion
 
@@ -164,7 +139,7 @@ class KnowledgeBase:
             if clash is not None and clash.root != stored.root:
                 log.warning("doc %s from %s replaces the one from %s", stored.doc.doc_id, stored.root,
                             clash.root)
-        self._store.put(docs, vectors)
+        self._store.put(docs, vectors, self._profile_vectors([stored.doc for stored in docs]))
         self._stored.update({stored.doc.doc_id: stored for stored in docs})
         self._index = None
 
@@ -177,97 +152,38 @@ class KnowledgeBase:
         stored = self._stored.get(doc_id)
         return stored.doc if stored else None
 
-    def _ensure_index(self) -> _Index:
+    def _profile_vectors(self, docs: Sequence[RunbookDoc]) -> np.ndarray:
+        return self._cache.embed([profile_text(doc, self.tuning.profile_chars) for doc in docs])
+
+    def _ensure_index(self) -> SearchIndex:
         if self._index is None:
-            self._index = _Index(self.documents(), self.tuning)
+            missing = self._store.missing_profiles(list(self._stored))
+            if missing:  # a store written before runbook profiles existed
+                log.info("adding %d runbook profiles", len(missing))
+                docs = [self._stored[doc_id].doc for doc_id in missing]
+                self._store.put_profiles(missing, self._profile_vectors(docs))
+            self._index = SearchIndex(self.documents(), self.tuning)
         return self._index
 
     def search(self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,
                alert_name: str | None = None) -> list[RetrievedChunk]:
-        """Best ``k`` chunks for ``query`` by BM25 + dense fused by reciprocal rank."""
+        """Best ``k`` chunks for ``query``: five BM25 and dense rankers fused per runbook (see
+        ``ranking``); a runbook answering ``alert_name`` comes first."""
         return self.search_ranked(query, k, filters=filters, alert_name=alert_name, mode="hybrid")
 
     def search_ranked(self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,
                       alert_name: str | None = None, mode: str = "hybrid") -> list[RetrievedChunk]:
-        """``search`` with a ranker choice: ``hybrid``, ``bm25`` or ``dense`` (for benchmarks)."""
+        """``search`` with a ranker choice: ``hybrid``, ``bm25`` (lexical rankers only) or ``dense``
+        (dense rankers only), for benchmarks."""
         index = self._ensure_index()
         if not index.chunks or not query.strip() and not alert_name:
             return []
         allowed = self._allowed(index, filters)
-        rankings: list[tuple[Sequence[int], float]] = []
-        if mode in ("hybrid", "bm25"):
-            tokens = tokenize(query)
-            chunk_scores = index.bm25.scores(tokens)
-            if allowed is not None:
-                chunk_scores = np.where(allowed, chunk_scores, -1.0)
-            rankings.append((self._bm25_ranking(chunk_scores), self.tuning.bm25_weight))
-            if self.tuning.doc_weight:
-                doc_ranking = self._doc_ranking(index, tokens, chunk_scores)
-                rankings.append((doc_ranking, self.tuning.doc_weight))
-        if mode in ("hybrid", "dense"):
-            rankings.append((self._dense_ranking(index, query, allowed, filters), self.tuning.dense_weight))
-        scores = reciprocal_rank_fusion(rankings, self.tuning.rrf_k)
-        if self.tuning.doc_fusion:
-            scores = self._doc_fused(index, rankings, scores)
-        if alert_name:
-            self._boost_alert(index, alert_name, allowed, scores)
-        best = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return [index.chunks[i].model_copy(update={"score": round(score, 6)}) for i, score in best]
+        ranker = HybridRanker(index, self._store, self._cache, self.tuning)
+        return ranker.rank(query, k, allowed=allowed, by_section=bool(filters and "section" in filters),
+                           alert_name=alert_name, mode=mode)
 
-    def _bm25_ranking(self, scores: np.ndarray) -> list[int]:
-        depth = min(self.tuning.depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        return [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
-
-    def _doc_fused(self, index: _Index, rankings: list[tuple[Sequence[int], float]],
-                   chunk_scores: dict[int, float]) -> dict[int, float]:
-        """Fuse at the runbook level (each ranking ranks runbooks by their first chunk), then order a
-        runbook's chunks by their own fused score, just below the runbook's."""
-        doc_rankings = []
-        for ranking, weight in rankings:
-            seen: dict[int, None] = {}
-            for position in ranking:
-                seen.setdefault(int(index.doc_of_chunk[position]), None)
-            doc_rankings.append((list(seen), weight))
-        doc_scores = reciprocal_rank_fusion(doc_rankings, self.tuning.rrf_k)
-        top = max(chunk_scores.values(), default=1.0) or 1.0
-        return {p: doc_scores.get(int(index.doc_of_chunk[p]), 0.0) + self.tuning.chunk_share * s / top
-                for p, s in chunk_scores.items()}
-
-    def _doc_ranking(self, index: _Index, tokens: list[str], chunk_scores: np.ndarray) -> list[int]:
-        """Whole-runbook BM25: each runbook's rank given to its best chunk by chunk-level BM25
-        (``chunk_scores`` is -1 for chunks the filters exclude)."""
-        doc_scores = index.doc_bm25.scores(tokens)
-        depth = min(self.tuning.depth, len(doc_scores))
-        top = np.argpartition(-doc_scores, depth - 1)[:depth]
-        ranking = []
-        for doc in top[np.argsort(-doc_scores[top])]:
-            if doc_scores[doc] <= 0:
-                break
-            members = index.doc_chunks[int(doc)]
-            best = max(members, key=lambda p: chunk_scores[p])
-            if chunk_scores[best] >= 0:
-                ranking.append(best)
-        return ranking
-
-    def _dense_ranking(self, index: _Index, query: str, allowed: np.ndarray | None,
-                       filters: Mapping[str, str] | None) -> list[int]:
-        vector = self._cache.embed_query(query)
-        doc_ids = None
-        if allowed is not None:
-            doc_ids = sorted({index.chunks[i].doc_id for i in np.flatnonzero(allowed)})
-        depth = self.tuning.depth * (4 if filters and "section" in filters else 1)
-        ids = self._store.nearest(vector, depth, doc_ids)
-        positions = (index.position.get(chunk_id) for chunk_id in ids)
-        return [p for p in positions if p is not None and (allowed is None or allowed[p])][:self.tuning.depth]
-
-    def _boost_alert(self, index: _Index, alert_name: str, allowed: np.ndarray | None,
-                     scores: dict[int, float]) -> None:
-        for position in index.by_alert.get(alert_name.casefold(), []):
-            if allowed is None or allowed[position]:
-                scores[position] = scores.get(position, 0.0) + self.tuning.alert_boost
-
-    def _allowed(self, index: _Index, filters: Mapping[str, str] | None) -> np.ndarray | None:
+    def _allowed(self, index: SearchIndex, filters: Mapping[str, str] | None) -> np.ndarray | None:
         if not filters:
             return None
         unknown = set(filters) - set(FILTER_KEYS)
