@@ -109,7 +109,10 @@ def print_recall(title: str, table: dict[str, tuple]) -> None:
     print(f"  {title:<44} " + "  ".join(f"{m:>6} r@1 {table[m][0]:.3f} r@5 {table[m][1]:.3f}" for m in MODES))
 
 
-def halves(queries: list[tuple[str, frozenset[str], str]]) -> dict[str, list[tuple[str, frozenset[str], str]]]:
+Query = tuple[str, frozenset[str], str]
+
+
+def halves(queries: list[Query]) -> dict[str, list[Query]]:
     """Tuning half (even positions), held-out half (odd positions), and all."""
     return {"tuning": queries[0::2], "held-out": queries[1::2], "all": queries}
 
@@ -177,7 +180,7 @@ def main() -> None:
     parser.add_argument("--no-scale", action="store_true", help="skip the scale run")
     parser.add_argument("--misses", action="store_true", help="print the hybrid misses")
     parser.add_argument("--embedding-cache", type=Path, default=None,
-                        help="reuse this embedding cache (quick reruns; the fresh-ingest figure is then not fresh)")
+                        help="reuse this embedding cache (quick reruns; the first ingest is then not fresh)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f} "
           "(timings are wall-clock; other processes on the machine inflate them)")
@@ -211,7 +214,8 @@ def main() -> None:
         print("recall (by runbook):")
         tables = {}
         for part, subset in halves(alerts).items():
-            tables[f"alert, no alert_name, {part} ({len(subset)})"] = recall_table(kb, subset, with_alert=False)
+            title = f"alert, no alert_name, {part} ({len(subset)})"
+            tables[title] = recall_table(kb, subset, with_alert=False)
         tables[f"alert, alert_name= given, all ({len(alerts)})"] = recall_table(kb, alerts, with_alert=True)
         for part, subset in halves(chats).items():
             tables[f"chat, {part} ({len(subset)})"] = recall_table(kb, subset, with_alert=False)

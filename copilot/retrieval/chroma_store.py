@@ -152,7 +152,6 @@ class ChromaStore:
                **narrow: Any) -> dict[str, float]:
         if doc_ids is not None and not doc_ids:
             return {}
-        n = min(n, int(collection.count()))
         if n <= 0:
             return {}
         result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"], **narrow)
