@@ -115,6 +115,11 @@ _METRIC_SELECTOR = re.compile(r"^[\s(]*[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\}|\[\w+\])"
 _METRIC_EXPR = re.compile(r"^[\s(]*[a-z][a-z0-9]*_[\w:]*\s*(?:[-+*/)]|==|!=|>=|<=|<|>)")
 _INLINE_QUERY = re.compile(r"\b(?:query|queries|querying|graph|expression|promql|metric)\b[^`\n]{0,40}"
                            r"`([^`\n]{2,300})`", re.IGNORECASE)
+# "`up == 0` query can be used to ...": the keyword after the span.
+_INLINE_QUERY_AFTER = re.compile(r"`([^`\n]{2,300})`\s*(?:[a-z]+\s+){0,2}?"
+                                 r"(?:query|queries|expression|promql)\b", re.IGNORECASE)
+# A code block holding just a metric name (``node_filesystem_free_bytes``): read it as a query.
+_BARE_METRIC = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+){2,}$")
 _SIMPLE_EXPR = re.compile(r"^[a-zA-Z_:][\w:]*\s*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|<|>)\s*[\d.]+$")
 
 
@@ -126,12 +131,15 @@ def promql_queries(text: str) -> list[str]:
         if lang in _PROMQL_LANGS:
             queries.extend(_expressions(body))
         elif lang in ("", "text", "txt", "plaintext", "console", "shell", "bash", "sh"):
-            queries.extend(q for q in _expressions(body) if _reads_as_promql(q))
+            exprs = _expressions(body)
+            lone = len(exprs) == 1
+            queries.extend(q for q in exprs if _reads_as_promql(q) or (lone and _BARE_METRIC.match(q)))
     prose = _FENCE.sub(" ", text)
-    for match in _INLINE_QUERY.finditer(prose):
-        span = match.group(1).strip()
-        if _reads_as_promql(span) or _SIMPLE_EXPR.match(span):
-            queries.append(span)
+    for pattern in (_INLINE_QUERY, _INLINE_QUERY_AFTER):
+        for match in pattern.finditer(prose):
+            span = match.group(1).strip()
+            if (_reads_as_promql(span) or _SIMPLE_EXPR.match(span)) and span not in queries:
+                queries.append(span)
     return queries
 
 

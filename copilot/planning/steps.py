@@ -21,7 +21,7 @@ _DIAGNOSE = re.compile(r"diagnos|investigat|troubleshoot|check|verif|symptom|deb
                        re.IGNORECASE)
 _MITIGATE = re.compile(r"mitigat|resol|remediat|\bfix|recover|solution|workaround|repair|restor|action|"
                        r"procedure|response|purge|roll\s*back|failover|what to do|how to|steps|runbook|handl|"
-                       r"correct",
+                       r"correct|cancel|\bkill|containment|rotat|revok",
                        re.IGNORECASE)
 _NOTIFY = re.compile(r"escalat|contact|support|notif|communicat|follow.?up|ticket", re.IGNORECASE)
 _INFO = re.compile(r"meaning|impact|summary|overview|descript|background|reference|link|about|context|"
@@ -52,8 +52,12 @@ class StepCandidate:
 
 
 def section_phase(chunk: RetrievedChunk) -> str:
-    """diagnose | mitigate | notify | info for the section a chunk sits in."""
-    names = [chunk.section, *reversed(chunk.heading_path[1:])]
+    """diagnose | mitigate | notify | info for the section a chunk sits in.
+
+    The deepest heading that says something wins ("Troubleshooting > Cancelling the query" is a
+    mitigation); a neutral sub-heading ("Getting the current query") defers to its parents.
+    """
+    names = [*reversed(chunk.heading_path[1:]), chunk.section]
     for name in names:
         if not name:
             continue

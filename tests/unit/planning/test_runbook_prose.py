@@ -23,6 +23,8 @@ from copilot.planning.steps import has_injection, section_phase
     ("Check the events in the namespace.", "get_events"),
     ("Scale up the deployment.", "scale_deployment"),
     ("Page the on-call DBA.", "page_oncall"),
+    ("It got worse after the release, roll it back", "rollback_deployment"),
+    ("400 failed logins from 198.51.100.23, block it", "block_ip"),
 ])
 def test_prose_asks_for_a_tool(text: str, tool: str) -> None:
     assert tool in {hit.rule.tool for hit in prose_hits(text)}
@@ -56,6 +58,10 @@ def test_requested_tools_in_chat() -> None:
     ("```console\n(etcd_db_total_size_in_bytes / etcd_quota_bytes) * 100\n```",
      ["(etcd_db_total_size_in_bytes / etcd_quota_bytes) * 100"]),
     ("Alternatively, query `up == 0` in the console.", ["up == 0"]),
+    ("`up == 0` query can be used to check the trend over time.", ["up == 0"]),
+    ("Watch this metric.\n\n```console\nnode_filesystem_free_bytes\n```", ["node_filesystem_free_bytes"]),
+    ("```console\n$ exit\n$ exit\n```", []),
+    ("```\nstart_the_service_now\nthen_check_it\n```", []),  # several bare words: not one metric
     ("```console\n$ oc get pods -n openshift-monitoring\nNAME READY STATUS\n```", []),
     ("```yaml\nspec:\n  replicas: 3\n```", []),
 ])
@@ -70,4 +76,15 @@ def test_promql_in_code_blocks(markdown: str, expected: list[str]) -> None:
 def test_section_phase(section: str, phase: str) -> None:
     chunk = RetrievedChunk(chunk_id="c", doc_id="d", source_path="d.md", title="T", section=section,
                            heading_path=("T", section), text="x")
+    assert section_phase(chunk) == phase
+
+
+@pytest.mark.parametrize(("sub_heading", "phase"), [
+    ("Cancelling the query", "mitigate"),  # the deepest heading that says something wins
+    ("Getting the current query", "diagnose"),  # a neutral one defers to its parent
+    ("Containment Actions", "mitigate"),
+])
+def test_sub_heading_phase(sub_heading: str, phase: str) -> None:
+    chunk = RetrievedChunk(chunk_id="c", doc_id="d", source_path="d.md", title="T", section="Troubleshooting",
+                           heading_path=("T", "Troubleshooting", sub_heading), text="x")
     assert section_phase(chunk) == phase
