@@ -66,6 +66,10 @@ _PLACEHOLDER_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Label names whose meaning entity extraction decides (plus the scrape ``job``, never a Kubernetes Job).
+_ENTITY_LABELS = frozenset({"job", *(alias for aliases in LABEL_ALIASES.values() for alias in aliases)})
+
+
 @dataclass(frozen=True)
 class Entities:
     """Names bound from the alert, the request and telemetry; None when unknown."""
@@ -96,7 +100,10 @@ class Entities:
 
     def placeholder_values(self) -> dict[str, str]:
         """``{"NAMESPACE": "shop", "POD_NAME": "...", ...}``; alert labels by upper-cased name too."""
-        values: dict[str, str] = {key.upper(): value for key, value in self.extra.items() if value}
+        # Alert labels by name, except those entity extraction rules on: it deliberately leaves out a
+        # scrape ``job`` (not a Kubernetes Job) or a ``service`` naming kube-state-metrics.
+        values: dict[str, str] = {key.upper(): value for key, value in self.extra.items()
+                                  if value and key not in _ENTITY_LABELS}
         for name in ENTITY_FIELDS:
             value = self.get(name)
             if value:

@@ -23,7 +23,8 @@ _COMMON_WORDS = frozenset(
     function one two three four five six seven eight nine ten minutes minute hours hour days day seconds
     errors error issue issues problem problems incident alert alerts traffic load latency memory cpu disk
     replicas replica instance instances everything something nothing anything whole entire same other
-    again asap immediately quickly today yesterday tonight mins min ago""".split()
+    again asap immediately quickly today yesterday tonight mins min ago leaked leak exposed compromised
+    scanning found""".split()
 )
 
 # entity -> patterns whose group 1 is the name; earlier patterns win.
@@ -39,6 +40,7 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\b{_NAME}\s+(?:deployment|statefulset|daemonset)\b",
         rf"\b(?:roll\s*back|revert|restart|bounce|scale(?:\s+(?:up|down|out|in))?|redeploy|undo)\s+"
         rf"(?:the\s+)?(?:deployment\s+|deploy\s+)?{_NAME}",
+        rf"\broll\s+{_NAME}\s+back\b",
     ),
     "node": (
         rf"\bnode[\s:=/]+{_NAME}", rf"\b(?:cordon|uncordon|drain|evacuate)\s+(?:the\s+)?(?:node\s+)?{_NAME}",
@@ -48,7 +50,8 @@ _PATTERNS: dict[str, tuple[str, ...]] = {
     "cluster": (rf"\bcluster[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:db\s+|database\s+|postgres\s+)?cluster\b"),
     "pvc": (rf"\b(?:pvc|persistentvolumeclaim|volume\s+claim)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+pvc\b"),
     "job": (rf"\b(?:job|cronjob)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+(?:cron)?job\b"),
-    "secret": (rf"\bsecret[\s:=/]+{_NAME}", rf"\b(?:rotate|revoke)\s+(?:the\s+)?{_NAME}"),
+    "secret": (rf"\bsecret[\s:=/]+{_NAME}", rf"\b(?:rotate|revoke)\s+(?:the\s+)?{_NAME}",
+               rf"\b{_NAME}\s+(?:secret|credentials?|api[\s_-]?key|token)\b"),
     "container": (rf"\bcontainer[\s:=/]+{_NAME}", rf"(?:^|\s)(?:-c|--container)[\s=]+{_NAME}"),
     "hpa": (rf"\b(?:hpa|autoscaler|horizontalpodautoscaler)[\s:=/]+{_NAME}", rf"\b{_NAME}\s+hpa\b"),
     "zone": (rf"\bzone[\s:=/]+{_NAME}", rf"\b{_NAME}\s+zone\b"),

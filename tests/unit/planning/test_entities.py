@@ -35,6 +35,8 @@ def test_workload_from_pod_strips_replicaset_and_pod_hashes(pod: str, workload: 
     ("pvc data-postgres-0 in namespace orders", {"pvc": "data-postgres-0", "namespace": "orders"}),
     ("logs of shop/checkout-7d9f8b6c5d-x2x9k", {"namespace": "shop", "pod": "checkout-7d9f8b6c5d-x2x9k"}),
     ("rotate secret partner-api-key", {"secret": "partner-api-key"}),
+    ("secret scanning found our stripe-api-key secret in a repo", {"secret": "stripe-api-key"}),
+    ("graphiti-search is slow, roll graphiti-search back", {"deployment": "graphiti-search"}),
     ("a logging pod is not ready", {}),
 ])
 def test_entities_from_text(text: str, expected: dict[str, str]) -> None:
@@ -89,6 +91,18 @@ def test_scrape_job_service_is_not_the_workload() -> None:
     alert = Alert(labels={"alertname": "KubePodNotReady", "service": "kube-state-metrics",
                           "job": "kube-state-metrics", "namespace": "ns1"})
     assert extract_entities(alert, "", {}).service is None
+
+
+def test_rejected_labels_do_not_come_back_as_placeholders() -> None:
+    """A scrape ``job`` is no Kubernetes Job, and a kube-state-metrics ``service`` no workload; other labels
+    still bind by their own name."""
+    alert = Alert(labels={"alertname": "NodeFilesystemSpaceFillingUp", "job": "node-exporter",
+                          "service": "kube-state-metrics", "mountpoint": "/var"})
+    values = extract_entities(alert, "", {}).placeholder_values()
+    assert "JOB" not in values and "SERVICE" not in values
+    assert values["MOUNTPOINT"] == "/var"
+    named = Alert(labels={"alertname": "KubeJobFailed", "job": "kube-state-metrics", "job_name": "etl-1"})
+    assert extract_entities(named, "", {}).placeholder_values()["JOB"] == "etl-1"
 
 
 @pytest.mark.parametrize(("value", "cidr"), [
