@@ -26,6 +26,7 @@ _ARG_ENTITY = {"namespace": "NAMESPACE", "pod": "POD", "node": "NODE", "deployme
                "job": "JOB", "secret": "SECRET", "hpa": "HPA", "cluster": "CLUSTER", "zone": "ZONE",
                "function": "FUNCTION", "flag": "FLAG", "database": "DATABASE", "container": "CONTAINER",
                "cidr": "CIDR"}
+_SYNONYMS = {"QUERY_ID": ("PID", "BACKEND_PID", "SESSION_ID"), "PID": ("QUERY_ID", "BACKEND_PID")}
 _TARGET_PREFIXES = ("recommended_", "target_", "desired_", "suggested_", "new_")
 # Scale-up values derivable from a current figure when no target is given: "raise it by about half".
 _GROWTH = {"max_replicas": ("hpa_max_replicas", "max_replicas", "current_max_replicas"),
@@ -85,14 +86,18 @@ class Binder:
             return Binding(None, error=str(exc), used_facts=used)
 
     def resolve(self, name: str, used: list[str] | None = None) -> Any:
-        """The value of placeholder ``name`` (``NAMESPACE``), or None."""
-        for candidate in _spellings(name):
-            if candidate in self._values:
-                return self._values[candidate]
-        fact = self._fact(name.lower())
-        if fact is not None and used is not None:
-            used.append(fact[0])
-        return fact[1] if fact is not None else None
+        """The value of placeholder ``name`` (``NAMESPACE``), or None; then its synonyms (a query id is
+        the backend's ``PID`` in PostgreSQL runbooks)."""
+        for alias in (name, *_SYNONYMS.get(name, ())):
+            for candidate in _spellings(alias):
+                if candidate in self._values:
+                    return self._values[candidate]
+            fact = self._fact(alias.lower())
+            if fact is not None:
+                if used is not None:
+                    used.append(fact[0])
+                return fact[1]
+        return None
 
     def _substitute(self, raw: Any, used: list[str]) -> Any:
         if isinstance(raw, list):
@@ -181,6 +186,8 @@ def scope_query(query: str, labels: Mapping[str, str]) -> str:
     def rewrite(match: re.Match[str]) -> str:
         name, op, value = match.groups()
         wanted = labels.get(name)
+        if wanted and value.strip("${}").upper() == name.upper() and value.startswith("$"):
+            return f'{name}{op}"{wanted}"'  # job="$JOB": the alert's own label
         if wanted and op == "=" and name not in _UNSCOPED_LABELS and "$" not in value:
             return f'{name}="{wanted}"'
         if value.startswith("<") or value in ("...", "…"):

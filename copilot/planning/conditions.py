@@ -6,7 +6,9 @@
     clause := KEY OP VALUE | KEY exists | KEY missing | KEY contains "text" | KEY in (v1, v2)
     OP     := < <= > >= == !=          VALUE := number | true | false | "quoted" | bareword
 
-KEY matches a snapshot key exactly, or the key's metric name before ``{``. Among several
+KEY matches a snapshot key exactly, or the key's metric name before ``{``; a KEY starting with ``*``
+matches any metric name ending in the rest (``*transaction_age_seconds``), for telemetry whose
+names we do not control. Among several
 matches the one whose labels mention a preferred value (the bound service/deployment)
 wins, else the first. ``*_minutes`` / ``*_hours`` / ``*_seconds`` / ``*_days`` keys convert
 into each other. A clause on a missing key is false (``evaluate``), so an unverifiable
@@ -235,16 +237,26 @@ def snapshot_lookup(facts: Mapping[str, Any], prefer: Iterable[str] = ()) -> Loo
         if keys:
             best = next((k for k in keys if any(f'"{p}"' in k.lower() for p in preferred)), keys[0])
             return facts[best]
-        return _converted(key, find_raw)
+        value = find_raw(key) if key.startswith("*") else _MISSING
+        return value if value is not _MISSING else _converted(key, find_raw)
 
     def find_raw(key: str) -> Any:
-        keys = by_name.get(key)
+        keys = by_name.get(key) if not key.startswith("*") else [
+            k for name, group in by_name.items() if name_matches(key, name) for k in group]
         if keys:
             best = next((k for k in keys if any(f'"{p}"' in k.lower() for p in preferred)), keys[0])
             return facts[best]
         return _MISSING
 
     return find
+
+
+def name_matches(key: str, name: str) -> bool:
+    """``*_lag_seconds`` matches ``replica_lag_seconds``; any other key only its own name."""
+    if not key.startswith("*"):
+        return key == name
+    suffix = key[1:]
+    return name == suffix.lstrip("_") or name.endswith(suffix if suffix.startswith("_") else "_" + suffix)
 
 
 def _converted(key: str, find_raw: Lookup) -> Any:
@@ -278,8 +290,8 @@ def evaluate3(condition: str, facts: Mapping[str, Any], prefer: Iterable[str] = 
 def condition_keys(condition: str) -> list[str]:
     """The KEYs a condition reads, for evidence."""
     keys = []
-    for match in re.finditer(r"([A-Za-z_][\w.]*(?:\{[^}]*\})?)\s*(?:<=|>=|==|!=|<|>|\bexists\b|\bmissing\b|"
-                             r"\bcontains\b|\bin\b)", condition):
+    for match in re.finditer(r"(\*?[A-Za-z_][\w.]*(?:\{[^}]*\})?)\s*(?:<=|>=|==|!=|<|>|\bexists\b|"
+                             r"\bmissing\b|\bcontains\b|\bin\b)", condition):
         if match.group(1).lower() not in ("and", "or", "not"):
             keys.append(match.group(1))
     return keys

@@ -15,7 +15,7 @@ from copilot.catalog import Catalog
 from copilot.domain import Citation, Evidence, RunbookDoc, ToolCall
 from copilot.errors import ArgumentError, UnknownToolError
 from copilot.planning.binding import Binder, scope_query
-from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate
+from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate, name_matches
 from copilot.planning.context import PlanContext
 from copilot.planning.request_text import values_from_text
 from copilot.planning.restraint import RestraintRules
@@ -67,7 +67,8 @@ class PlanState:
             stem = _UNIT_SUFFIX.sub("", name)
             for fact, value in self.facts.items():
                 fact_name = str(fact).split("{", 1)[0]
-                same = fact == key or fact_name == name or _UNIT_SUFFIX.sub("", fact_name) == stem
+                same = (fact == key or fact_name == name or _UNIT_SUFFIX.sub("", fact_name) == stem
+                        or (name.startswith("*") and name_matches(stem, _UNIT_SUFFIX.sub("", fact_name))))
                 if same and _plain(value) and fact != "alert_context":
                     out.append(Evidence(key=str(fact), value=value, source=_source(str(fact))))
         return out

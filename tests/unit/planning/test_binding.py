@@ -61,6 +61,16 @@ def test_query_id_from_a_telemetry_key_ending_in_its_name(catalog: Catalog) -> N
     assert binding.args == {"database": "orders", "query_id": "4242"}
 
 
+def test_query_id_from_a_backend_pid_in_telemetry(catalog: Catalog) -> None:
+    """PostgreSQL runbooks cancel a backend by ``<pid>``: a ``*_pid`` fact is the query id."""
+    binding = Binder(catalog, {"DATABASE": "main"}, {"long_running_transaction_pid": 3889825}).bind(
+        "kill_query", {"database": "$DATABASE", "query_id": "$QUERY_ID"})
+    assert binding.args == {"database": "main", "query_id": "3889825"}
+    assert binding.used_facts == ["long_running_transaction_pid"]
+    assert Binder(catalog, {"DATABASE": "main"}, {}).bind(
+        "kill_query", {"database": "$DATABASE", "query_id": "$QUERY_ID"}).args is None
+
+
 @pytest.mark.parametrize(("query", "labels", "expected"), [
     ('kubelet_volume_stats_inodes_used{namespace="openshift-monitoring", persistentvolumeclaim="db-0"}',
      {"namespace": "openshift-monitoring", "persistentvolumeclaim": "db-1"},
@@ -68,7 +78,7 @@ def test_query_id_from_a_telemetry_key_ending_in_its_name(catalog: Catalog) -> N
     ('node_filesystem_files_free{instance="<value of instance label>", mountpoint="<mountpoint>"}',
      {"instance": "ip-1"}, 'node_filesystem_files_free{instance="ip-1"}'),
     ("rate(node_network_transmit_bytes_total{...}) * 8", {}, "rate(node_network_transmit_bytes_total) * 8"),
-    ('up{job="$JOB"} == 0', {"job": "etcd"}, 'up{job="$JOB"} == 0'),
+    ('up{job="$JOB"} == 0', {"job": "etcd"}, 'up{job="etcd"} == 0'),  # the alert's own label
     ('x{alertname="Foo"}', {"alertname": "Bar"}, 'x{alertname="Foo"}'),
 ])
 def test_scope_query_with_alert_labels(query: str, labels: dict[str, str], expected: str) -> None:

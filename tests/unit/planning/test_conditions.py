@@ -68,3 +68,17 @@ def test_malformed_condition_raises_config_error(bad: str) -> None:
 def test_condition_keys() -> None:
     keys = condition_keys('a_minutes < 60 and not b exists or c contains "x" or d in (1, 2)')
     assert keys == ["a_minutes", "b", "c", "d"]
+
+
+@pytest.mark.parametrize(("condition", "expected"), [
+    ("*transaction_age_seconds > 300", True),
+    ("*transaction_age_minutes > 20", True),  # unit conversion applies to a suffix key too
+    ("*transaction_age_seconds > 3000", False),
+    ("*_pid exists", True),
+    ("*ion_age_seconds exists", False),  # a suffix matches whole name parts only
+    ("*query_duration_seconds > 1", False),  # no such name: false, like any missing key
+])
+def test_suffix_key_matches_names_we_do_not_control(condition: str, expected: bool) -> None:
+    facts = {"long_running_transaction_age_seconds": 1400, "long_running_transaction_pid": 42}
+    assert evaluate(condition, facts) is expected
+    assert condition_keys(condition)[0].startswith("*")

@@ -174,3 +174,52 @@ def test_pages_the_runbook_team_only_for_a_critical_alert(catalog: Catalog, seve
     assert ("page_oncall" in tools(suggestion)) is paged
     if paged:
         assert call(suggestion, "page_oncall")["team"] == "dba"
+
+
+def _playbook_doc() -> RunbookDoc:
+    """A security playbook in list style: no front matter, no commands, no alert names."""
+    from tests.unit.planning.runbook_docs import make_doc
+
+    return make_doc("login-abuse", [
+        ("Triage", "1. Identify the source address\n2. Check whether any login succeeded", []),
+        ("Containment Actions", "- Block source IP\n- Lock the targeted account", []),
+    ], title="Playbook: repeated login failures")
+
+
+@pytest.mark.parametrize(("share", "distinct", "blocked"), [
+    (0.95, 1, True), (0.01, 2400, False), (0.3, 3, False)])
+def test_prose_playbook_block_implied_only_for_concentrated_abuse(catalog: Catalog, share: float,
+                                                                  distinct: int, blocked: bool) -> None:
+    alert = {"labels": {"alertname": "LoginFailuresHigh", "source_ip": "192.0.2.44", "severity": "warning"}}
+    telemetry = {"top_offender_ips": ["192.0.2.44"], "top_offender_share": share,
+                 "abuse_distinct_ips": distinct}
+    suggestion = plan(catalog, [_playbook_doc()], alert=alert, telemetry=telemetry)
+    assert ("block_ip" in tools(suggestion)) is blocked
+    if blocked:
+        assert call(suggestion, "block_ip")["cidr"] == "192.0.2.44/32"
+
+
+def test_pronoun_request_asks_for_the_playbook_action(catalog: Catalog) -> None:
+    telemetry = {"top_offender_ips": ["198.51.100.23"], "top_offender_share": 0.97, "abuse_distinct_ips": 1}
+    suggestion = plan(catalog, [_playbook_doc()], text="400 failed logins from 198.51.100.23, block it",
+                      telemetry=telemetry)
+    assert call(suggestion, "block_ip")["cidr"] == "198.51.100.23/32"
+
+
+def test_cancel_query_sub_heading_with_backend_pid_from_telemetry(catalog: Catalog) -> None:
+    """GitLab-style alert playbook: the cancel step sits under its own heading and takes `<pid>`; an
+    external snapshot names its facts its own way (``*_pid``, ``*_transaction_age_seconds``)."""
+    from tests.unit.planning.runbook_docs import make_doc
+
+    doc = make_doc("LongTransaction", [
+        ("Overview", "Transactions older than 10 minutes are running on the database.", []),
+        ("Cancelling the query", "In most cases cancel it via `pg_cancel_backend` (pass the `pid`).", []),
+    ], alerts=("LongTransaction",))
+    alert = {"labels": {"alertname": "LongTransaction", "severity": "warning"}}
+    base = {"long_running_transaction_pid": 4242, "database": "main", "blocked_sessions": 3}
+    held = plan(catalog, [doc], text="what now?", alert=alert,
+                telemetry={**base, "long_running_transaction_age_seconds": 1400})
+    assert call(held, "kill_query") == {"database": "main", "query_id": "4242"}
+    young = plan(catalog, [doc], text="what now?", alert=alert,
+                 telemetry={**base, "long_running_transaction_age_seconds": 30})
+    assert "kill_query" not in tools(young)
