@@ -9,9 +9,10 @@ over its title and alert names alone.
 Fusion is a convex combination of standardised scores: every ranker returns its top runbooks
 with raw scores, the scores are turned into z-scores within that list (a runbook the ranker did
 not return gets the list's lowest z-score), and the z-scores are summed with per-ranker weights.
-Unlike reciprocal-rank fusion this keeps *how far* ahead a runbook is, so a confident ranker
-outvotes an unsure one. The weights were chosen on the tuning half of the benchmark's query sets
-(even lines) and checked on the held-out half; see ``benchmarks/retrieval.py``.
+Unlike reciprocal-rank fusion this keeps *how far* ahead a runbook is within each list, so a
+clear lead in one ranker outweighs a near-tie in another. The weights were chosen on the tuning
+half of the benchmark's query sets (even lines) and checked on the held-out half; see
+``benchmarks/retrieval.py``.
 """
 
 from __future__ import annotations
