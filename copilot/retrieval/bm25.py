@@ -116,3 +116,33 @@ def top_scores(scores: np.ndarray, n: int, floor: float = 0.0) -> dict[int, floa
         candidates = candidates[np.argpartition(-scores[candidates], n - 1)[:n]]
     ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
     return {int(i): float(scores[i]) for i in ordered}
+
+
+class CoverageIndex:
+    """How much of a short field (a runbook's title and alert names) a query covers: the share of
+    the field's distinct-term IDF mass whose terms occur in the query. ``Kube Node Not Ready`` is
+    fully covered by "node is not ready"; ``Prometheus Target Sync Failure`` only partly."""
+
+    def __init__(self, documents: Sequence[Sequence[str]]) -> None:
+        self.size = len(documents)
+        postings: dict[str, list[int]] = {}
+        for index, doc in enumerate(documents):
+            for term in set(doc):
+                postings.setdefault(term, []).append(index)
+        self._idf = {term: math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+                     for term, ids in postings.items()}
+        self._postings = {term: np.array(ids, dtype=np.int64) for term, ids in postings.items()}
+        mass = np.zeros(self.size, dtype=np.float64)
+        for term, ids in self._postings.items():
+            mass[ids] += self._idf[term]
+        self._mass = np.maximum(mass, 1e-9)
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """Covered share (0..1) of every document for the query."""
+        covered = np.zeros(self.size, dtype=np.float64)
+        for term in set(query_tokens):
+            ids = self._postings.get(term)
+            if ids is not None:
+                covered[ids] += self._idf[term]
+        out: np.ndarray = covered / self._mass
+        return out

@@ -117,8 +117,9 @@ class EmbeddingCache:
     def embed_query(self, text: str) -> np.ndarray:
         """One query vector, not cached (queries rarely repeat); the model runs on one thread."""
         if self._embed is embed_texts:
-            return embed_texts([text], threads=1)[0]
-        vector: np.ndarray = self._embed([text])[0]
+            vector: np.ndarray = embed_texts([text], threads=1)[0]
+            return vector
+        vector = self._embed([text])[0]
         return vector
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -4,7 +4,7 @@ Each chunk is indexed with its context: the runbook title and alert names (Camel
 words for the dense model) and its heading path, then its text. BM25 weights the title, alert
 names and headings above the body by repeating them (a simple BM25F). Each runbook also gets a
 dense *profile* (title, alert names, the opening of its Meaning section) and a small BM25 index
-over its title and alert names alone.
+of how much of its title and alert names a query covers.
 
 Fusion is a convex combination of standardised scores: every ranker returns its top runbooks
 with raw scores, the scores are turned into z-scores within that list (a runbook the ranker did
@@ -28,7 +28,7 @@ from copilot.retrieval.bm25 import tokenize
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _PROFILE_SECTIONS = ("meaning", "overview", "summary", "description")
 
-LEXICAL = ("chunk_bm25", "doc_bm25", "title_bm25")
+LEXICAL = ("chunk_bm25", "doc_bm25", "name_coverage")
 DENSE = ("chunk_dense", "profile_dense")
 
 
@@ -44,12 +44,12 @@ class Tuning:
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     profile_chars: int = 500  # how much of the Meaning section the runbook profile embeds
-    # fusion weights (convex: they sum to 1)
+    # fusion weights (convex: they sum to 1); profile_dense earned no weight on the tuning half
     chunk_bm25: float = 0.1
-    doc_bm25: float = 0.1
-    title_bm25: float = 0.3
-    chunk_dense: float = 0.4
-    profile_dense: float = 0.1
+    doc_bm25: float = 0.2
+    name_coverage: float = 0.2
+    chunk_dense: float = 0.5
+    profile_dense: float = 0.0
     alert_boost: float = 100.0  # added to a runbook answering the given alert name: it comes first
 
     def weights(self, mode: str) -> dict[str, float]:

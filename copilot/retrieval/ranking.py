@@ -4,7 +4,7 @@ Five rankers each return their best runbooks with raw scores:
 
 - chunk BM25: the best chunks by BM25, each runbook scored by its best chunk;
 - runbook BM25: BM25 over whole runbooks;
-- title BM25: BM25 over runbook titles and alert names alone;
+- name coverage: how much of a runbook's title and alert names the query covers;
 - chunk dense: Chroma's HNSW nearest chunks (``n_results`` capped), each runbook scored by its
   nearest chunk;
 - profile dense: Chroma's nearest runbook profiles (title, alert names, Meaning opening).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from copilot.domain import RetrievedChunk, RunbookDoc
-from copilot.retrieval.bm25 import BM25Index, tokenize, top_scores
+from copilot.retrieval.bm25 import BM25Index, CoverageIndex, tokenize, top_scores
 from copilot.retrieval.chroma_store import ChromaStore
 from copilot.retrieval.embeddings import EmbeddingCache
 from copilot.retrieval.hybrid import Tuning, bm25_tokens, doc_tokens, fuse, title_tokens
@@ -47,7 +47,7 @@ class SearchIndex:
         bm25 = {"k1": tuning.bm25_k1, "b": tuning.bm25_b}
         self.chunk_bm25 = BM25Index([bm25_tokens(chunk, tuning) for chunk in self.chunks], **bm25)
         self.doc_bm25 = BM25Index([doc_tokens(doc, tuning) for doc in docs], **bm25)
-        self.title_bm25 = BM25Index([title_tokens(doc) for doc in docs], **bm25)
+        self.name_coverage = CoverageIndex([title_tokens(doc) for doc in docs])
         self.by_alert: dict[str, list[int]] = {}
         for position, doc in enumerate(docs):
             for name in doc.alert_names:
@@ -81,7 +81,7 @@ class HybridRanker:
         chunk_rankings: dict[str, Ranking] = {}
         doc_rankings: dict[str, Ranking] = {}
         if query.strip():
-            if any(weights[name] for name in ("chunk_bm25", "doc_bm25", "title_bm25") if name in weights):
+            if any(weights[name] for name in ("chunk_bm25", "doc_bm25", "name_coverage") if name in weights):
                 self._lexical(query, scope, chunk_rankings, doc_rankings)
             if any(weights[name] for name in ("chunk_dense", "profile_dense") if name in weights):
                 self._dense(query, scope, chunk_rankings, doc_rankings)
@@ -111,7 +111,7 @@ class HybridRanker:
             chunk = np.where(scope.chunks, chunk, 0.0)
         chunk_rankings["chunk_bm25"] = top_scores(chunk, self._tuning.chunk_depth)
         doc_rankings["chunk_bm25"] = self._fold(chunk_rankings["chunk_bm25"])
-        for name, bm25 in (("doc_bm25", index.doc_bm25), ("title_bm25", index.title_bm25)):
+        for name, bm25 in (("doc_bm25", index.doc_bm25), ("name_coverage", index.name_coverage)):
             scores = bm25.scores(tokens)
             if scope.docs is not None:
                 scores = np.where(scope.docs, scores, 0.0)
@@ -129,6 +129,8 @@ class HybridRanker:
                 chunks[position] = similarity
         chunk_rankings["chunk_dense"] = dict(list(chunks.items())[:depth])
         doc_rankings["chunk_dense"] = self._fold(chunk_rankings["chunk_dense"])
+        if not self._tuning.profile_dense:
+            return
         profiles = self._store.nearest_profiles(vector, self._tuning.depth, scope.doc_ids)
         doc_rankings["profile_dense"] = {index.doc_position[doc_id]: similarity
                                          for doc_id, similarity in profiles.items()
