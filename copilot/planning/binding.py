@@ -19,6 +19,7 @@ from copilot.errors import ArgumentError, UnknownToolError
 
 _PLACEHOLDER = re.compile(r"\$\{?([A-Z][A-Z0-9_]*)\}?")
 _WHOLE = re.compile(r"^\$\{?([A-Z][A-Z0-9_]*)\}?$")
+_ANGLE = re.compile(r"<([A-Za-z][\w .-]*)>")  # `<cluster ID>`: a placeholder ingestion left as written
 _PREFIXES = ("YOUR_", "MY_", "THE_", "AFFECTED_", "TARGET_", "FAILING_", "FAILED_")
 # A whole-value placeholder the entities do not know, in an argument of this name, takes this entity.
 _ARG_ENTITY = {"namespace": "NAMESPACE", "pod": "POD", "node": "NODE", "deployment": "DEPLOYMENT",
@@ -67,9 +68,11 @@ class Binder:
             arg = spec.arg(name)
             if arg is None:
                 continue
+            if isinstance(raw, str) and name != "query":
+                raw = _ANGLE.sub(lambda m: "$" + re.sub(r"\W+", "_", m.group(1).strip()).upper(), raw)
             value = self._substitute(raw, used)
-            if value is None and name in _ARG_ENTITY and _WHOLE.match(str(raw).strip()):
-                value = self._values.get(_ARG_ENTITY[name])  # `$KMP_NAMESPACE` as a namespace: the namespace
+            if value is None and name in _ARG_ENTITY:
+                value = self._entity_for(_ARG_ENTITY[name], str(raw).strip())
             if value is None:
                 if arg.required:
                     missing.append(name)
@@ -84,6 +87,16 @@ class Binder:
             return Binding(self._catalog.validate_args(tool, bound), used_facts=used)
         except ArgumentError as exc:
             return Binding(None, error=str(exc), used_facts=used)
+
+    def _entity_for(self, entity: str, raw: str) -> Any:
+        """An unbound ``$KMP_NAMESPACE`` as a namespace is the namespace; ``klusterlet-$CLUSTER_ID`` is the
+        namespace when the bound one has that shape (``klusterlet-4f2a9c``)."""
+        value = self._values.get(entity)
+        if value is None or _WHOLE.match(raw):
+            return value
+        pattern = "".join(".+" if part.startswith("$") else re.escape(part)
+                          for part in re.split(r"(\$\{?[A-Z][A-Z0-9_]*\}?)", raw) if part)
+        return value if re.fullmatch(pattern, value) else None
 
     def resolve(self, name: str, used: list[str] | None = None) -> Any:
         """The value of placeholder ``name`` (``NAMESPACE``), or None; then its synonyms (a query id is

@@ -71,6 +71,19 @@ def test_query_id_from_a_backend_pid_in_telemetry(catalog: Catalog) -> None:
         "kill_query", {"database": "$DATABASE", "query_id": "$QUERY_ID"}).args is None
 
 
+@pytest.mark.parametrize(("raw", "bound"), [
+    ("klusterlet-<cluster ID>", "klusterlet-4f2a9c"),  # a spaced placeholder, left as written by ingestion
+    ("klusterlet-$CLUSTER_ID", "klusterlet-4f2a9c"),  # the bound namespace has the template's shape
+    ("$KMP_NAMESPACE", "klusterlet-4f2a9c"),
+    ("other-<cluster ID>", None),  # another shape: not this namespace
+])
+def test_templated_namespace_takes_the_bound_one_of_that_shape(catalog: Catalog, raw: str,
+                                                               bound: str | None) -> None:
+    binding = Binder(catalog, {"NAMESPACE": "klusterlet-4f2a9c"}, {}).bind(
+        "restart_deployment", {"namespace": raw, "deployment": "configuration-policy-controller"})
+    assert (binding.args or {}).get("namespace") == bound
+
+
 @pytest.mark.parametrize(("query", "labels", "expected"), [
     ('kubelet_volume_stats_inodes_used{namespace="openshift-monitoring", persistentvolumeclaim="db-0"}',
      {"namespace": "openshift-monitoring", "persistentvolumeclaim": "db-1"},
