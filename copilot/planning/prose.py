@@ -59,6 +59,12 @@ def _expand(phrase: str) -> str:
 _NEGATION = re.compile(r"\b(?:do\s+not|don't|dont|never|avoid|not|without|instead\s+of|rather\s+than|"
                        r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;\n]{0,30}$",
                        re.IGNORECASE)
+# "Deleting the pod ... does not help", "a restart won't fix it": the negation follows the phrase.
+_NEGATED_AFTER = re.compile(r"^[^.;:\n]{0,60}?\b(?:does\s+not|doesn't|do\s+not|don't|will\s+not|won't|"
+                            r"would\s+not|wouldn't|cannot|can't|is\s+not|isn't|are\s+not|aren't|never)\s+"
+                            r"(?:\w+\s+)?"
+                            r"(?:help|work|fix|solve|resolve|recommended|needed|necessary|required|safe|advised)\b",
+                            re.IGNORECASE)
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)|\n(?=#)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -80,9 +86,24 @@ def prose_hits(text: str, skip: Callable[[str], bool] | None = None) -> list[Pro
             if rule.tool in hits:
                 continue
             match = rule.pattern.search(sentence)
-            if match and not _NEGATION.search(sentence[: match.start()]):
+            if match and not _negated(sentence, match):
                 hits[rule.tool] = ProseHit(rule, sentence.strip())
     return list(hits.values())
+
+
+def negated_tools(text: str) -> set[str]:
+    """Tools a text names under a negation ("restarting the deployment does not help")."""
+    out: set[str] = set()
+    for sentence in _sentences(text):
+        for rule in load_prose_rules():
+            match = rule.pattern.search(sentence)
+            if match and _negated(sentence, match):
+                out.add(rule.tool)
+    return out
+
+
+def _negated(sentence: str, match: re.Match[str]) -> bool:
+    return bool(_NEGATION.search(sentence[: match.start()]) or _NEGATED_AFTER.match(sentence[match.end():]))
 
 
 def requested_tools(text: str) -> dict[str, ProseHit]:

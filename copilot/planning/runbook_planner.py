@@ -21,10 +21,16 @@ from copilot.planning.conditions import condition_keys
 from copilot.planning.context import ContextBuilder, PlanContext
 from copilot.planning.evidence_steps import evidence_steps, fallback_steps
 from copilot.planning.proposals import PlanState, build_facts, placeholder_values
-from copilot.planning.prose import ProseHit, requested_tools
+from copilot.planning.prose import ProseHit, negated_tools, requested_tools
 from copilot.planning.restraint import RestraintRules, load_triggers
-from copilot.planning.selection import select_docs
-from copilot.planning.steps import StepCandidate, doc_steps, has_injection, procedure_score
+from copilot.planning.selection import select_docs, stems
+from copilot.planning.steps import (
+    StepCandidate,
+    doc_steps,
+    has_injection,
+    mentioned_mitigations,
+    procedure_score,
+)
 from copilot.ports import Retriever
 
 log = logging.getLogger(__name__)
@@ -64,7 +70,7 @@ class RunbookPlanner:
         self._diagnose(state, steps)
         state_mitigated = self._mitigate(state, steps, requested)
         state_mitigated |= self._secondary(state, selection.secondary)
-        self._requested_extras(state, requested, steps)
+        self._requested_extras(state, requested, steps, selection.secondary if how == "search" else [])
         if not state_mitigated and docs and how in ("alert", "mentioned"):
             self._procedure(state, docs[0], ctx)
         self._notify(state, steps, docs)
@@ -147,20 +153,41 @@ class RunbookPlanner:
         return proposed
 
     def _requested_extras(self, state: PlanState, requested: dict[str, ProseHit],
-                          steps: list[StepCandidate]) -> None:
-        """An explicit request the runbook does not cover: bound from the request, still restrained."""
+                          steps: list[StepCandidate], runners_up: list[RunbookDoc]) -> None:
+        """An explicit request the runbook's fix sections do not cover: taken from a passage of the runbook
+        that names it, or (when no runbook answers the alert by name) from a runner-up runbook that
+        prescribes it; with no runbook at all, bound from the request. Restraint applies throughout."""
         covered = {step.tool for step in steps if step.phase == "mitigate"}
         for tool, hit in requested.items():
             if tool in covered or state.has_call(tool):
                 continue
             if self._catalog.get(tool).mutating and state.docs:
-                state.notes.append(f"{tool} was asked for, but the matching runbook does not prescribe it; "
-                                   "not proposed")
+                request = [Evidence(key="request", value=hit.sentence, source="request")]
+                for step in self._elsewhere(tool, state.docs, runners_up, state.ctx.request.text):
+                    if state.add(step, rationale=_rationale(step), evidence=request):
+                        break
+                else:
+                    state.notes.append(f"{tool} was asked for, but the matching runbook does not prescribe "
+                                       "it; not proposed")
                 continue
             phase = hit.rule.phase
             step = StepCandidate(tool, dict(hit.rule.args), phase, "request", None, quote=hit.sentence)
             evidence = [Evidence(key="request", value=hit.sentence, source="request")]
             state.add(step, rationale=f"Asked for in the request: {hit.sentence[:120]}", evidence=evidence)
+
+    def _elsewhere(self, tool: str, docs: list[RunbookDoc], runners_up: list[RunbookDoc],
+                   request: str) -> list[StepCandidate]:
+        """Where else a runbook prescribes ``tool``: a passage outside its fix sections that allows it; else
+        a runner-up runbook about the same thing (its title shares three words with the request), unless
+        the matching runbook says the action does not help."""
+        mentioned = [step for doc in docs for step in mentioned_mitigations(doc) if step.tool == tool]
+        if mentioned or any(tool in negated_tools(chunk.text) for doc in docs for chunk in doc.chunks):
+            return mentioned
+        asked = stems(request)
+        others = [step for doc in runners_up if len(stems(doc.title) & asked) >= 3
+                  for step in doc_steps(doc, self._catalog)
+                  if step.tool == tool and step.phase == "mitigate" and not step.when]
+        return sorted(others, key=lambda step: step.origin != "command")
 
     def _procedure(self, state: PlanState, doc: RunbookDoc, ctx: PlanContext) -> None:
         """A vague ask on an alert whose runbook prescribes a procedure gets that procedure."""

@@ -151,6 +151,27 @@ def chunk_steps(chunk: RetrievedChunk, catalog: Catalog) -> list[StepCandidate]:
     return out
 
 
+# A sentence that allows or asks for an action ("can be silenced", "you may restart", "Restart the ...").
+_PRESCRIPTIVE = re.compile(r"\b(?:can|may|should|could)\s+(?:safely\s+)?be\b|\b(?:you|we)\s+(?:can|may|"
+                           r"should|could|need\s+to)\b|\bsafe\s+to\b|^\W*(?:restart|roll|silence|scale|cordon|"
+                           r"drain|delete|block|purge|rotate|kill|cancel|terminate|fail\s*over|resize|expand|"
+                           r"uncordon)\b", re.IGNORECASE)
+
+
+def mentioned_mitigations(doc: RunbookDoc) -> list[StepCandidate]:
+    """Mitigations a runbook names outside its fix sections ("This alert can be silenced if the backup
+    is running"): never implied by telemetry, but they answer an explicit request for that action."""
+    out: list[StepCandidate] = []
+    for chunk in doc.chunks:
+        if section_phase(chunk) == "mitigate":
+            continue
+        for hit in prose_hits(chunk.text, skip=has_injection):
+            if hit.rule.phase == "mitigate" and _PRESCRIPTIVE.search(hit.sentence):
+                out.append(StepCandidate(hit.rule.tool, dict(hit.rule.args), "mitigate", "prose", chunk,
+                                         quote=hit.sentence, doc_id=chunk.doc_id, extra={"mentioned": True}))
+    return out
+
+
 def _line_at(lines: list[str], chunk: RetrievedChunk, line: int | None) -> str:
     if line is None:
         return ""

@@ -223,3 +223,50 @@ def test_cancel_query_sub_heading_with_backend_pid_from_telemetry(catalog: Catal
     young = plan(catalog, [doc], text="what now?", alert=alert,
                  telemetry={**base, "long_running_transaction_age_seconds": 30})
     assert "kill_query" not in tools(young)
+
+
+def test_explicit_silence_allowed_by_an_alert_behaviour_passage(catalog: Catalog) -> None:
+    from tests.unit.planning.runbook_docs import make_doc
+
+    doc = make_doc("BackupDelayed", [
+        ("Alert Behavior", "This alert can be silenced if the process is running and working. It "
+                           "shouldn't be silenced for longer than the backup takes.", []),
+        ("Troubleshooting", "Check the backup log on the database nodes.", []),
+    ], alerts=("BackupDelayed",))
+    alert = {"labels": {"alertname": "BackupDelayed", "severity": "warning"}}
+    asked = plan(catalog, [doc], text="backup is running, just slow; silence BackupDelayed for 6 hours",
+                 alert=alert)
+    assert call(asked, "silence_alert")["matchers"] == ["alertname=BackupDelayed"]
+    assert call(asked, "silence_alert")["duration"] == "6h"
+    assert "silence_alert" not in tools(plan(catalog, [doc], text="what now?", alert=alert))
+
+
+def _restart_docs() -> list[RunbookDoc]:
+    from copilot.domain import CandidateCall
+    from tests.unit.planning.runbook_docs import make_doc
+
+    alerting = make_doc("controller-restarts", [
+        ("Troubleshooting", "Check the controller logs. If all looks normal, it resolved itself.", []),
+    ], title="Policy controller is often restarted")
+    command = "kubectl -n klusterlet-<cluster ID> rollout restart deployment/policy-controller"
+    restart = make_doc("controller-restart", [
+        ("Overview", f"Restart it with:\n{command}", [CandidateCall(
+            tool="restart_deployment", command=command, line=2,
+            args={"namespace": "klusterlet-<cluster ID>", "deployment": "policy-controller"})]),
+    ], title="Restarting the policy controller")
+    return [alerting, restart]
+
+
+@pytest.mark.parametrize(("text", "restarted"), [
+    ("restart the policy controller for this cluster", True),
+    ("restart the deployment", False),  # the runner-up is not about what was asked
+])
+def test_explicit_request_taken_from_a_runner_up_runbook_about_it(catalog: Catalog, text: str,
+                                                                  restarted: bool) -> None:
+    alert = {"labels": {"alertname": "ControllerRestartsOften", "namespace": "klusterlet-4f2a9c",
+                        "pod": "policy-controller-6d8f9c7b5-k2j4h"}}
+    suggestion = plan(catalog, _restart_docs(), text=text, alert=alert)
+    assert ("restart_deployment" in tools(suggestion)) is restarted
+    if restarted:
+        assert call(suggestion, "restart_deployment") == {"namespace": "klusterlet-4f2a9c",
+                                                          "deployment": "policy-controller"}

@@ -25,6 +25,8 @@ from copilot.planning.steps import has_injection, section_phase
     ("Page the on-call DBA.", "page_oncall"),
     ("It got worse after the release, roll it back", "rollback_deployment"),
     ("400 failed logins from 198.51.100.23, block it", "block_ip"),
+    ("This alert can be silenced if the backup is running.", "silence_alert"),
+    ("restart checkout please", "restart_deployment"),
 ])
 def test_prose_asks_for_a_tool(text: str, tool: str) -> None:
     assert tool in {hit.rule.tool for hit in prose_hits(text)}
@@ -34,6 +36,9 @@ def test_prose_asks_for_a_tool(text: str, tool: str) -> None:
     ("Never `kubectl scale` a deployment that an HPA controls.", "scale_deployment"),
     ("Do not drain the node while the PDB blocks evictions.", "drain_node"),
     ("Do not silence it.", "silence_alert"),
+    ("Deleting the pod or restarting it does not help a container that crashes on start.", "delete_pod"),
+    ("The pod shows CrashLoopBackOff and its restart count keeps climbing.", "restart_deployment"),
+    ("The controller is not supposed to restart and this alert fired.", "restart_deployment"),
 ])
 def test_negated_phrases_ask_for_nothing(text: str, tool: str) -> None:
     assert tool not in {hit.rule.tool for hit in prose_hits(text)}
