@@ -167,8 +167,8 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,
                alert_name: str | None = None) -> list[RetrievedChunk]:
-        """Best ``k`` chunks for ``query``: five BM25 and dense rankers fused per runbook (see
-        ``ranking``); a runbook answering ``alert_name`` comes first."""
+        """Best ``k`` chunks for ``query``: BM25, name-coverage and dense rankers fused per runbook
+        (see ``ranking``); a runbook answering ``alert_name`` comes first."""
         return self.search_ranked(query, k, filters=filters, alert_name=alert_name, mode="hybrid")
 
     def search_ranked(self, query: str, k: int = 5, *, filters: Mapping[str, str] | None = None,

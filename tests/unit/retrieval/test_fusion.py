@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from copilot.retrieval.bm25 import top_scores
+from copilot.retrieval.bm25 import CoverageIndex, tokenize, top_scores
 from copilot.retrieval.hybrid import (
     DEFAULT_TUNING,
     DENSE,
@@ -88,3 +88,31 @@ def test_default_weights_are_convex_and_unknown_mode_is_refused() -> None:
     assert sum(DEFAULT_TUNING.weights("hybrid").values()) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="unknown ranking mode"):
         Tuning().weights("fancy")
+
+
+NAMES = ["KubeNodeNotReady", "PrometheusTargetSyncFailure", "KubeletDown", "etcdNoLeader"]
+
+
+@pytest.mark.parametrize(("query", "best"), [
+    ("node is not ready for 15 minutes", "KubeNodeNotReady"),
+    ("prometheus target sync keeps failing", "PrometheusTargetSyncFailure"),
+    ("kubelet disappeared from prometheus", "KubeletDown"),
+    ("etcd has no leader", "etcdNoLeader"),
+])
+def test_name_coverage(query: str, best: str) -> None:
+    index = CoverageIndex([tokenize(name) for name in NAMES])
+    scores = index.scores(tokenize(query))
+    assert NAMES[int(scores.argmax())] == best
+    assert 0.0 <= scores.min() and scores.max() < 1.0  # the whole CamelCase name is a term too
+
+
+def test_name_coverage_is_full_when_the_query_names_the_alert() -> None:
+    index = CoverageIndex([tokenize(name) for name in NAMES])
+    assert index.scores(tokenize("KubeletDown fired"))[2] == pytest.approx(1.0)
+
+
+def test_name_coverage_ignores_repeated_query_words() -> None:
+    index = CoverageIndex([tokenize(name) for name in NAMES])
+    once = index.scores(tokenize("node not ready"))
+    twice = index.scores(tokenize("node node not ready ready"))
+    assert np.allclose(once, twice) and index.scores([]).max() == 0.0
