@@ -1,7 +1,7 @@
 """Secret (and optional PII) masking for everything bound for a model, a chat or the audit log.
 
     redact(text)          -> text with each secret replaced by `[REDACTED:<kind>]`
-    redact_obj(obj)       -> the same over dicts/lists/strings, plus values under secret-looking keys
+    redact_obj(obj)       -> the same over dicts/lists/strings and keys, plus values under secret-looking keys
     find_secrets(text)    -> [Finding(kind, start, end, detector)]
 
 Pure and I/O-free. The patterns live in copilot.redaction_patterns; detect-secrets' typed detectors
@@ -80,6 +80,9 @@ def redact(text: str, *, pii: bool = False) -> str:
 def redact_obj(obj: Any, *, pii: bool = False, name_keys: frozenset[str] = frozenset({"secret"})) -> Any:
     """A copy of `obj` with strings redacted and scalar values under secret-looking keys masked.
 
+    String keys are redacted too (telemetry keys carry labels by contract, `name{labels}`); when two
+    keys collapse to the same redacted text the later one becomes `<key>#2` so no value is lost.
+
     Recurses into mappings, lists and tuples; other objects come back unchanged (dump pydantic
     models first). Keys in `name_keys` hold a secret's *name* (the catalog's `rotate_secret(secret=)`),
     so their values are scanned as text but not masked wholesale.
@@ -131,14 +134,34 @@ def _redact_mapping(obj: Mapping[Any, Any], pii: bool, name_keys: frozenset[str]
     out: dict[Any, Any] = {}
     for key, value in obj.items():
         if is_kube_secret and key in ("data", "stringData") and isinstance(value, Mapping):
-            out[key] = {k: _mask_scalar(v, "kube_secret") for k, v in value.items()}
+            data: dict[Any, Any] = {}
+            for inner_key, inner_value in value.items():
+                data[_unique_key(redact_key(inner_key, pii), data)] = _mask_scalar(inner_value, "kube_secret")
+            out[key] = data
             continue
         kind = secret_key_kind(key) if isinstance(key, str) and key.lower() not in name_keys else None
+        masked: Any
         if kind is not None and _is_maskable(value):
-            out[key] = f"[REDACTED:{kind}]"
+            masked = f"[REDACTED:{kind}]"
         else:
-            out[key] = redact_obj(value, pii=pii, name_keys=name_keys)
+            masked = redact_obj(value, pii=pii, name_keys=name_keys)
+        out[_unique_key(redact_key(key, pii), out)] = masked
     return out
+
+
+def redact_key(key: Any, pii: bool = False) -> Any:
+    """A mapping key with its secrets masked: telemetry keys carry labels (`db_up{dsn="postgres://..."}`)."""
+    return redact(key, pii=pii) if isinstance(key, str) else key
+
+
+def _unique_key(key: Any, taken: Mapping[Any, Any]) -> Any:
+    """``key``, or ``key#2``, ``key#3``... when two keys redact to the same text (no value is lost)."""
+    if key not in taken or not isinstance(key, str):
+        return key
+    suffix = 2
+    while f"{key}#{suffix}" in taken:
+        suffix += 1
+    return f"{key}#{suffix}"
 
 
 def _is_maskable(value: Any) -> bool:

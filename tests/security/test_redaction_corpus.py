@@ -71,3 +71,13 @@ def test_planted_secrets_in_a_chat_payload_object(shared_dir: Path) -> None:
         dumped = json.dumps(redact_obj(payload))
         assert not [s for s in secrets if s in dumped]
         assert '"x-api-key": "[REDACTED:api_key]"' in dumped
+
+
+def test_planted_secrets_in_telemetry_keys(shared_dir: Path) -> None:
+    # Telemetry keys carry labels (`name{labels}`); a secret in a label must not reach a prompt either.
+    rows = _load(shared_dir)[:40]
+    for index, row in enumerate(rows):
+        text, secrets = _planted(row, index)
+        telemetry = {f'probe_{n}{{detail="{line}"}}': n for n, line in enumerate(text.splitlines())}
+        dumped = json.dumps(redact_obj({"telemetry": telemetry}))
+        assert not [s for s in secrets if s in dumped], row["id"]

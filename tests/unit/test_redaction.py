@@ -386,6 +386,41 @@ def test_redact_obj_keeps_tuples_and_scalars() -> None:
     assert redact_obj(("a", 1, None, True)) == ("a", 1, None, True)
 
 
+DSN_KEY = 'db_up{dsn="postgres://app:Sup3rS3cretPw@db:5432/shop"}'
+DSN_MASKED = 'db_up{dsn="postgres://app:[REDACTED:connection_string]@db:5432/shop"}'
+AWS = "AKIAQ3EGRT5XJ7KLMN2P"
+AWS_MASKED = "[REDACTED:aws_access_key]"
+
+# (mapping, expected) -- telemetry keys carry labels (`name{labels}`), so keys are scanned as text
+KEY_CASES: list[tuple[dict[object, object], dict[object, object]]] = [
+    ({DSN_KEY: 0}, {DSN_MASKED: 0}),
+    ({"up{job=\"api\"}": 1, 7: "seven"}, {"up{job=\"api\"}": 1, 7: "seven"}),
+    (
+        {"AKIAQ3EGRT5XJ7KLMN2P": "x", "AKIAZ9Y8X7W6V5U4T3S2": "y"},
+        {"[REDACTED:aws_access_key]": "x", "[REDACTED:aws_access_key]#2": "y"},
+    ),
+    (
+        {"[REDACTED:aws_access_key]": None, "AKIAQ3EGRT5XJ7KLMN2P": "x"},
+        {"[REDACTED:aws_access_key]": None, "[REDACTED:aws_access_key]#2": "x"},
+    ),
+    ({"outer": {DSN_KEY: 0}}, {"outer": {DSN_MASKED: 0}}),
+    ({f"{AWS}#2": 1, AWS: 2}, {f"{AWS_MASKED}#2": 1, AWS_MASKED: 2}),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected"), KEY_CASES)
+def test_redact_obj_redacts_secrets_in_keys(
+    obj: dict[object, object], expected: dict[object, object]
+) -> None:
+    assert redact_obj(obj) == expected
+
+
+def test_redact_obj_redacts_keys_of_kube_secret_data() -> None:
+    manifest = {"kind": "Secret", "data": {"postgres://app:Sup3rS3cretPw@db/shop": "aHVudGVyMg=="}}
+    dumped = json.dumps(redact_obj(manifest))
+    assert "Sup3rS3cretPw" not in dumped and "[REDACTED:kube_secret]" in dumped
+
+
 # --------------------------------------------------------------------------- properties
 
 # Words of the harmless lines, minus the ones that introduce a credential ("password:", "Bearer", "-p"):
