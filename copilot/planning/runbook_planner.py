@@ -128,7 +128,8 @@ class RunbookPlanner:
                 when = self._triggers.get(step.tool)  # prose-only runbook: telemetry must show the trigger
             if when:
                 if not state.holds(when) and not (asked and not state.verifiable(when)):
-                    if step.when:
+                    if step.when or (state.verifiable(when) and state.when_evidence(when)):
+                        # stated, or implied and contradicted by facts the snapshot has: no procedure either
                         state.notes.append(f"{step.tool} not proposed: precondition `{when}` does not hold")
                     continue
             elif not asked:

@@ -270,3 +270,22 @@ def test_explicit_request_taken_from_a_runner_up_runbook_about_it(catalog: Catal
     if restarted:
         assert call(suggestion, "restart_deployment") == {"namespace": "klusterlet-4f2a9c",
                                                           "deployment": "policy-controller"}
+
+
+@pytest.mark.parametrize(("telemetry", "procedure"), [
+    ({}, True),  # nothing says the fix does not apply: the procedure is offered
+    ({"disk_free_ratio": 0.04, "pvc_expansion_allowed": False}, False),  # the facts rule the fix out
+])
+def test_vague_request_gets_no_procedure_the_facts_rule_out(catalog: Catalog, telemetry: dict[str, Any],
+                                                            procedure: bool) -> None:
+    from tests.unit.planning.runbook_docs import make_doc
+
+    doc = make_doc("VolumeFillingUp", [
+        ("Mitigation", "If volume expansion is allowed, resize the PVC:\n\n1. Check the storage class.\n"
+                       "2. Expand the persistent volume claim.\n\n"
+                       "```bash\nkubectl -n $NAMESPACE edit pvc $PVC\n```", []),
+    ], alerts=("VolumeFillingUp",))
+    alert = {"labels": {"alertname": "VolumeFillingUp", "namespace": "data", "persistentvolumeclaim": "db-0"}}
+    suggestion = plan(catalog, [doc], text="what do we do?", alert=alert, telemetry=telemetry)
+    assert ("run_runbook" in tools(suggestion)) is procedure
+    assert "resize_pvc" not in tools(suggestion)
