@@ -91,6 +91,9 @@ class Store(Protocol):
 
     def audit_events(self, *, action_id: str | None = None) -> list[AuditEvent]: ...
 
-    def verify_audit(self) -> Any: ...  # copilot.store.ChainReport: ok, count, bad_seq, problem
+    def verify_audit(self, *, expect_head: Any = None) -> Any:
+        """The chain checked from one snapshot (copilot.store.ChainReport: ok, count, bad_seq, problem,
+        head); ``expect_head`` (copilot.store.HeadAnchor) is a head an earlier verify reported."""
+        ...
 
     def transaction(self) -> AbstractContextManager[Any]: ...

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from copilot.cli.common import cli_errors, console, err_console
+from copilot.errors import UserInputError
 from copilot.settings import load_settings
-from copilot.store import SqlStore
+from copilot.store import HeadAnchor, SqlStore
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -24,18 +25,28 @@ def _open_store() -> SqlStore:
 
 
 @app.command("verify")
-def verify() -> None:
-    """Check every record's hash and link; exit 1 naming the first bad record (seq) on any tampering."""
+def verify(
+    expect_head: Annotated[str | None, typer.Option(
+        "--expect-head", metavar="SEQ:HASH",
+        help="a head an earlier verify printed (or an external record of it); fail if that record is "
+             "gone or changed, which catches a deleted tail whose head row was rewound")] = None,
+) -> None:
+    """Check every record's hash and link; exit 1 naming the first bad record (seq) on any tampering.
+
+    On success prints the head (SEQ:HASH): keep it outside the database and pass it back with
+    --expect-head next time.
+    """
     with cli_errors():
+        anchor = HeadAnchor.parse(expect_head) if expect_head is not None else None
         store = _open_store()
         try:
-            report = store.verify_audit()
+            report = store.verify_audit(expect_head=anchor)
         finally:
             store.close()
     if not report.ok:
         err_console.print(f"[bold red]FAIL[/] {report.describe()}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"[green]OK[/] {report.describe()}", highlight=False)
+    console.print(f"[green]OK[/] {report.describe()}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
@@ -51,10 +62,18 @@ def export(
             lines = [event.model_dump_json() for event in store.audit_events(action_id=action)]
         finally:
             store.close()
-    text = "".join(f"{line}\n" for line in lines)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
+        text = "".join(f"{line}\n" for line in lines)
+        if output is None:
+            typer.echo(text, nl=False)
+            return
+        _write_export(output, text)
+    err_console.print(f"wrote {len(lines)} audit records to {output}", highlight=False)
+
+
+def _write_export(output: Path, text: str) -> None:
+    try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {len(lines)} audit records to {output}", highlight=False)
+    except OSError as exc:
+        raise UserInputError(f"cannot write the audit export to {output}: {exc.strerror or exc}; "
+                             "pass --output a path in a folder you can write to") from None

@@ -82,9 +82,25 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A read-only snapshot (deferred BEGIN on SQLite)."""
+    """A read transaction (deferred BEGIN on SQLite; READ COMMITTED, so per statement, on PostgreSQL)."""
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def snapshot_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose every statement sees one snapshot, taken at its first read.
+
+    PostgreSQL: REPEATABLE READ (its default READ COMMITTED lets each statement see newer commits).
+    SQLite in WAL mode: a deferred read transaction already keeps the snapshot of its first read.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

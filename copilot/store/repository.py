@@ -31,7 +31,7 @@ from copilot.errors import LockHeld, UpstreamError, UserInputError
 from copilot.redaction import redact_obj
 from copilot.settings import Settings
 from copilot.store import audit
-from copilot.store.db import make_engine, migrate, read_transaction, write_transaction
+from copilot.store.db import make_engine, migrate, read_transaction, snapshot_transaction, write_transaction
 from copilot.store.models import actions, approvals, audit_head, audit_log, target_locks
 from copilot.store.suggestions import contexts_of, insert_suggestion
 
@@ -212,12 +212,17 @@ class SqlStore:
         with read_transaction(self.engine) as conn:
             return [audit.StoredRecord(**row._asdict()) for row in conn.execute(stmt)]
 
-    def verify_audit(self) -> audit.ChainReport:
-        with read_transaction(self.engine) as conn:
-            head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).one()
+    def verify_audit(self, *, expect_head: audit.HeadAnchor | None = None) -> audit.ChainReport:
+        """Check the whole chain against its head row, read from one snapshot so that concurrent
+        appends are never mistaken for tampering; ``expect_head`` also checks an earlier head."""
+        with snapshot_transaction(self.engine) as conn:
+            head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+            if head is None:
+                return audit.MISSING_HEAD
             rows = conn.execute(select(audit_log).order_by(audit_log.c.seq))
             records = (audit.StoredRecord(**row._asdict()) for row in rows)
-            return audit.verify_chain(records, head_seq=int(head.seq), head_hash=str(head.hash))
+            return audit.verify_chain(records, head_seq=int(head.seq), head_hash=str(head.hash),
+                                      expect_head=expect_head)
 
 
 def _action_values(action: Action, now: datetime) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from copilot.store.audit import StoredRecord, canonical_json, record_hash, verify_chain
+from copilot.errors import UserInputError
+from copilot.store.audit import HeadAnchor, StoredRecord, canonical_json, record_hash, verify_chain
 from copilot.store.models import GENESIS_HASH
 
 Records = list[StoredRecord]
@@ -140,6 +141,48 @@ def test_recomputed_tail_still_disagrees_with_the_head() -> None:
         prev = digest
     report = verify_chain(forged, head_seq=6, head_hash=chain[-1].hash)
     assert not report.ok and report.bad_seq == 7
+
+
+def anchor_of(record: StoredRecord) -> HeadAnchor:
+    return HeadAnchor(seq=record.seq, hash=record.hash)
+
+
+def test_success_reports_the_head_to_keep() -> None:
+    chain = build_chain()
+    report = verify_chain(chain, head_seq=6, head_hash=chain[-1].hash)
+    assert report.head == anchor_of(chain[-1])
+    assert f"head 6:{chain[-1].hash}" in report.describe()
+    assert HeadAnchor.parse(str(report.head)) == report.head
+
+
+def test_cut_tail_with_a_rewound_head_is_caught_only_by_an_earlier_head() -> None:
+    """Delete the last two records and set the head row to the new last one: a valid shorter chain."""
+    chain = build_chain()
+    cut = chain[:4]
+    assert verify_chain(cut, head_seq=4, head_hash=cut[-1].hash).ok
+    report = verify_chain(cut, head_seq=4, head_hash=cut[-1].hash, expect_head=anchor_of(chain[-1]))
+    assert not report.ok and report.bad_seq == 6 and "deleted from the end" in report.problem
+
+
+@pytest.mark.parametrize("at", [0, 1, 3, 6])
+def test_an_earlier_head_inside_the_chain_verifies(at: int) -> None:
+    chain = build_chain()
+    anchor = HeadAnchor(seq=0, hash=GENESIS_HASH) if at == 0 else anchor_of(chain[at - 1])
+    assert verify_chain(chain, head_seq=6, head_hash=chain[-1].hash, expect_head=anchor).ok
+
+
+def test_an_earlier_head_with_another_hash_means_a_rewrite() -> None:
+    chain = build_chain()
+    report = verify_chain(chain, head_seq=6, head_hash=chain[-1].hash,
+                          expect_head=HeadAnchor(seq=3, hash="a" * 64))
+    assert not report.ok and report.bad_seq == 3 and "rewritten" in report.problem
+
+
+@pytest.mark.parametrize("text", ["", "3", "3:", ":" + "a" * 64, "3:" + "g" * 64, "3:" + "a" * 63,
+                                  "x:" + "a" * 64, "-3:" + "a" * 64])
+def test_head_anchor_text_is_checked(text: str) -> None:
+    with pytest.raises(UserInputError, match="SEQ:HASH"):
+        HeadAnchor.parse(text)
 
 
 def test_canonical_json_is_stable() -> None:

@@ -1,0 +1,127 @@
+"""Review fixes for the approval service and the store, each on SQLite and PostgreSQL.
+
+- ``audit verify`` reads head and log from one snapshot: a concurrent append is no tamper alarm.
+- A missing chain head is a FAIL naming it; ``--expect-head SEQ:HASH`` catches a truncated tail.
+- ``audit export --output`` to an unwritable path is one clear line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from typer.testing import CliRunner
+
+from copilot.cli import app
+from copilot.store import SqlStore
+from tests.integration.test_store_support import store, store_url  # noqa: F401 - fixtures
+
+
+def run_audit_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str) -> Any:
+    monkeypatch.setenv("COPILOT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COPILOT_DATABASE_URL", url)
+    return CliRunner().invoke(app, ["audit", *args])
+
+
+def seed(store: SqlStore, n: int) -> None:  # noqa: F811
+    for i in range(n):
+        store.append_audit("note", principal="alice", action_id="a1", payload={"step": i})
+
+
+# --------------------------------------------------------------------------- verify under concurrent writers
+
+
+def test_verify_reads_head_and_log_from_one_snapshot(store: SqlStore, store_url: str) -> None:  # noqa: F811
+    """An append that commits between verify's head read and its log read is no tamper alarm."""
+    seed(store, 3)
+    writer = SqlStore.open(store_url, run_migrations=False)
+    appended: list[int] = []
+
+    def append_after_head_read(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if not appended and "audit_head" in statement and "FOR UPDATE" not in statement.upper():
+            appended.append(writer.append_audit("note", principal="w", action_id=None, payload={}).seq)
+
+    event.listen(store.engine, "after_cursor_execute", append_after_head_read)
+    try:
+        report = store.verify_audit()
+    finally:
+        event.remove(store.engine, "after_cursor_execute", append_after_head_read)
+        writer.close()
+    assert appended == [4]
+    assert report.ok, report.describe()
+    assert store.verify_audit().count == 4
+
+
+# --------------------------------------------------------------------------- a missing head, a cut tail
+
+
+def test_verify_fails_clearly_when_the_head_row_is_gone(store: SqlStore, store_url: str,  # noqa: F811
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    seed(store, 2)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    report = store.verify_audit()
+    assert not report.ok and "head row" in report.problem
+    result = run_audit_cli(monkeypatch, tmp_path, store_url, "verify")
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and "audit_head" in result.output
+    assert "Traceback" not in result.output
+
+
+def cut_tail_and_rewind_head(store: SqlStore) -> None:  # noqa: F811
+    with store.engine.begin() as conn:
+        kept = conn.execute(text("SELECT seq, hash FROM audit_log WHERE seq = 3")).one()
+        conn.execute(text("DELETE FROM audit_log WHERE seq > 3"))
+        conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash"),
+                     {"seq": kept.seq, "hash": kept.hash})
+
+
+def test_expect_head_catches_a_cut_tail_with_a_rewound_head(store: SqlStore, store_url: str,  # noqa: F811
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    seed(store, 5)
+    first = run_audit_cli(monkeypatch, tmp_path, store_url, "verify")
+    assert first.exit_code == 0, first.output
+    head = store.verify_audit().head
+    assert head is not None and head.seq == 5 and f"head {head.seq}:{head.hash}" in first.output
+    seed(store, 1)  # the log grows: the old head still verifies
+    grown = run_audit_cli(monkeypatch, tmp_path, store_url, "verify", "--expect-head", str(head))
+    assert grown.exit_code == 0, grown.output
+
+    cut_tail_and_rewind_head(store)
+    plain = run_audit_cli(monkeypatch, tmp_path, store_url, "verify")
+    assert plain.exit_code == 0  # the shorter chain is self-consistent: only the anchor can tell
+    anchored = run_audit_cli(monkeypatch, tmp_path, store_url, "verify", "--expect-head", str(head))
+    assert anchored.exit_code == 1, anchored.output
+    assert "broken at record seq=5" in anchored.output and "deleted from the end" in anchored.output
+
+
+def test_expect_head_catches_a_rewritten_record(store: SqlStore, store_url: str,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seed(store, 3)
+    result = run_audit_cli(monkeypatch, tmp_path, store_url, "verify", "--expect-head", "2:" + "ab" * 32)
+    assert result.exit_code == 1 and "no longer has the hash" in result.output
+
+
+@pytest.mark.parametrize("anchor", ["5", "x:abc", "5:" + "g" * 64, "-1:" + "a" * 64])
+def test_expect_head_must_be_seq_colon_hash(anchor: str, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'copilot.db'}"
+    result = run_audit_cli(monkeypatch, tmp_path, url, "verify", "--expect-head", anchor)
+    assert result.exit_code == 2 and "SEQ:HASH" in result.output
+
+
+def test_export_to_an_unwritable_path_is_one_clear_line(store: SqlStore, store_url: str,  # noqa: F811
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    seed(store, 1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    inside_a_file = str(blocker / "audit.jsonl")
+    result = run_audit_cli(monkeypatch, tmp_path, store_url, "export", "--output", inside_a_file)
+    assert result.exit_code == 2, result.output
+    assert "cannot write the audit export" in result.output and "--output" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an OSError
