@@ -176,6 +176,14 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("oncall", "block_ip", {"cidr": "2001:db8::/32"}, "deny", "longer than /32"),
     ("oncall", "block_ip", {"cidr": "2001:db8:1::/48"}, "needs_approval", "needs 1 approval"),
     ("oncall", "block_ip", {"cidr": "not-an-ip"}, "deny", "is not an IP address"),
+    # IPv4 inside IPv6 (mapped, NAT64, compatible) is held to the IPv4 width rule
+    ("admin", "block_ip", {"cidr": "::ffff:0.0.0.0/96"}, "deny", "blocks IPv4 0.0.0.0/0"),
+    ("oncall", "block_ip", {"cidr": "::ffff:10.0.0.0/104"}, "deny", "blocks IPv4 10.0.0.0/8"),
+    ("oncall", "block_ip", {"cidr": "64:ff9b::/96"}, "deny", "longer than /104"),
+    ("oncall", "block_ip", {"cidr": "::/96"}, "deny", "blocks IPv4 0.0.0.0/0"),
+    ("oncall", "block_ip", {"cidr": "::ffff:10.0.0.0/105"}, "needs_approval", "needs 1 approval"),
+    ("oncall", "block_ip", {"cidr": "::ffff:203.0.113.7/128"}, "needs_approval", "needs 1 approval"),
+    ("oncall", "block_ip", {"cidr": "2002::/24"}, "deny", "longer than /32"),
     (
         "oncall",
         "rotate_secret",
@@ -259,6 +267,37 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("oncall", "silence_alert", {"matchers": "alertname=X,env=prod", **SILENCE}, "needs_approval", "needs 1"),
     ("oncall", "silence_alert", {"matchers": [], **SILENCE}, "deny", "give at least one matcher"),
     ("oncall", "silence_alert", {"matchers": ["alertname=~.+"], **SILENCE}, "deny", "matches every alert"),
+    # regexes that match (nearly) everything are wildcards, whatever their spelling
+    ("oncall", "silence_alert", {"matchers": ['alertname=~"..*"'], **SILENCE}, "deny", "matches every alert"),
+    ("oncall", "silence_alert", {"matchers": ['alertname=~".{0,}"'], **SILENCE}, "deny", "matches every"),
+    ("oncall", "silence_alert", {"matchers": ['alertname=~"(.*)|x"'], **SILENCE}, "deny", "matches every"),
+    ("oncall", "silence_alert", {"matchers": ['alertname=~"[^x]*"'], **SILENCE}, "deny", "matches every"),
+    ("oncall", "silence_alert", {"matchers": ['alertname!="x"'], **SILENCE}, "deny", "matches every alert"),
+    ("oncall", "silence_alert", {"matchers": ['alertname!~"x"'], **SILENCE}, "deny", "matches every alert"),
+    ("oncall", "silence_alert", {"matchers": ['alertname=~"(a"'], **SILENCE}, "deny", "invalid regex"),
+    (
+        "oncall",
+        "silence_alert",
+        {"matchers": ["alertname=X", 'job!~"(a"'], **SILENCE},
+        "deny",
+        "invalid regex in matcher 'job!~\"(a\"'",
+    ),
+    (
+        "oncall",
+        "silence_alert",
+        {"matchers": [r'alertname=~"(\w|\w)*\d"'], **SILENCE},
+        "deny",
+        "too slow to evaluate",
+    ),
+    ("oncall", "silence_alert", {"matchers": ["alertname=~" + "a" * 300], **SILENCE}, "deny", "256 char"),
+    ("oncall", "silence_alert", {"matchers": ['alertname=~"Kube.*"'], **SILENCE}, "needs_approval", "needs"),
+    (
+        "oncall",
+        "silence_alert",
+        {"matchers": ['severity=~"critical|warning"'], **SILENCE},
+        "needs_approval",
+        "needs 1",
+    ),
 ]
 
 
