@@ -75,11 +75,10 @@ class ChatSink(Protocol):
 class Store(Protocol):
     """Durable state: actions, approvals, audit chain. Implemented by copilot.store.SqlStore.
 
-    Writes that must commit together (a transition and its audit record) go through
-    ``transaction()``, whose unit of work is ``copilot.approvals.StoreTransaction``.
+    Every write to an action is a state-machine transition with its audit record, committed together
+    through ``transaction()`` (unit of work: ``copilot.approvals.StoreTransaction``) by
+    ``copilot.approvals.ActionService``; the port has no way to write an action around it.
     """
-
-    def save_action(self, action: Action) -> None: ...
 
     def get_action(self, action_id: str) -> Action | None: ...
 

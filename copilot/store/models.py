@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 GENESIS_HASH = "0" * 64
@@ -36,6 +38,9 @@ actions = Table(
     Column("prompt_hash", String(128), nullable=True),
     Column("suggestion_id", String(100), nullable=True, index=True),
     Column("result", JSON, nullable=True),
+    # False only for a call a person typed in on a path that says so (ActionService.propose); the
+    # guard's re-checks at approval and start then do not demand a citation or evidence.
+    Column("grounding_required", Boolean, nullable=False, server_default=true()),
 )
 
 # What a suggestion answered and proposed (redacted before it is written); actions point here by

@@ -27,7 +27,7 @@ from copilot.domain import (
     Suggestion,
     ToolCall,
 )
-from copilot.errors import LockHeld, UpstreamError, UserInputError
+from copilot.errors import LockHeld, StateError, UpstreamError, UserInputError
 from copilot.redaction import redact_obj
 from copilot.settings import Settings
 from copilot.store import audit
@@ -67,10 +67,18 @@ class SqlTransaction:
         row = self.conn.execute(select(actions).where(actions.c.id == action_id).with_for_update()).first()
         return None if row is None else _hydrate(self.conn, [row])[0]
 
-    def insert_action(self, action: Action, *, suggestion_id: str | None = None) -> None:
+    def insert_action(self, action: Action, *, suggestion_id: str | None = None,
+                      grounding_required: bool = True) -> None:
         values = _action_values(action, self.clock())
         values["suggestion_id"] = suggestion_id or action.suggestion_id
+        values["grounding_required"] = grounding_required
         self.conn.execute(insert(actions).values(**values))
+
+    def grounding_required(self, action_id: str) -> bool:
+        """Whether the guard's re-checks of this action demand grounding (True unless proposed without)."""
+        stmt = select(actions.c.grounding_required).where(actions.c.id == action_id)
+        stored = self.conn.execute(stmt).scalar_one_or_none()
+        return True if stored is None else bool(stored)
 
     def insert_suggestion(self, suggestion_id: str, request: PlanRequest,
                           suggestion: Suggestion) -> dict[str, Any]:
@@ -178,12 +186,16 @@ class SqlStore:
     # ------------------------------------------------------------------ Store port (each call commits)
 
     def save_action(self, action: Action) -> None:
-        """Insert or replace the action row (approvals are written by the service, not here)."""
-        with write_transaction(self.engine) as conn:
-            values = _action_values(action, self.clock())
-            done = conn.execute(update(actions).where(actions.c.id == action.id).values(**values)).rowcount
-            if not done:
-                conn.execute(insert(actions).values(**values))
+        """Insert a new action row exactly as given: only for seeding tests. Not on the Store port.
+
+        It writes no audit record and runs no state machine, so it never overwrites an action (every
+        change of an existing action is a transition made by ``copilot.approvals.ActionService``), and
+        an action seeded ``approved`` without approval records is refused when it would start.
+        """
+        with self.transaction() as tx:
+            if tx.lock_action(action.id) is not None:
+                raise StateError(f"action {action.id} exists; change it through the approval service")
+            tx.insert_action(action)
 
     def get_action(self, action_id: str) -> Action | None:
         with read_transaction(self.engine) as conn:

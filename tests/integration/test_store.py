@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from copilot.cli import app
 from copilot.domain import Action, ActionState, Decision, Principal, ToolCall
-from copilot.errors import LockHeld, UserInputError
+from copilot.errors import LockHeld, StateError, UserInputError
 from copilot.store import SqlStore
 from copilot.store.models import audit_log
 from tests.integration.test_store_support import store, store_url  # noqa: F401 - fixtures
@@ -33,9 +33,14 @@ def make_action(action_id: str = "a1", *, state: ActionState = ActionState.PROPO
                   prompt_hash="h1")
 
 
+def insert_action(store: SqlStore, action: Action) -> None:  # noqa: F811
+    with store.transaction() as tx:
+        tx.insert_action(action)
+
+
 def test_migrations_run_twice_and_keep_data(store_url: str) -> None:  # noqa: F811
     first = SqlStore.open(store_url)
-    first.save_action(make_action())
+    insert_action(first, make_action())
     first.close()
     again = SqlStore.open(store_url)
     try:
@@ -57,24 +62,36 @@ def test_migrated_schema_matches_the_models(store: SqlStore) -> None:  # noqa: F
 
 def test_action_round_trip(store: SqlStore) -> None:  # noqa: F811
     action = make_action()
-    store.save_action(action)
+    insert_action(store, action)
     loaded = store.get_action("a1")
     assert loaded == action
-    store.save_action(action.model_copy(update={"state": ActionState.REJECTED}))
+    with store.transaction() as tx:
+        assert tx.set_state("a1", expected=[ActionState.PROPOSED], new=ActionState.REJECTED)
     assert store.get_action("a1").state is ActionState.REJECTED  # type: ignore[union-attr]
     assert store.get_action("missing") is None
 
 
+def test_the_store_port_cannot_write_an_action_around_the_state_machine(store: SqlStore) -> None:  # noqa: F811
+    from copilot.ports import Store
+
+    assert not hasattr(Store, "save_action")
+    store.save_action(make_action())  # test seeding: a new row only
+    with pytest.raises(StateError, match="through the approval service"):
+        store.save_action(make_action(state=ActionState.SUCCEEDED))
+    assert store.get_action("a1").state is ActionState.PROPOSED  # type: ignore[union-attr]
+    assert store.audit_events() == []
+
+
 def test_list_actions_filters_by_time_and_state(store: SqlStore) -> None:  # noqa: F811
-    store.save_action(make_action("a1", created_at=NOW))
-    store.save_action(make_action("a2", state=ActionState.SUCCEEDED, created_at=NOW + timedelta(hours=1)))
+    insert_action(store, make_action("a1", created_at=NOW))
+    insert_action(store, make_action("a2", state=ActionState.SUCCEEDED, created_at=NOW + timedelta(hours=1)))
     assert [a.id for a in store.list_actions()] == ["a1", "a2"]
     assert [a.id for a in store.list_actions(since=NOW + timedelta(minutes=30))] == ["a2"]
     assert [a.id for a in store.list_actions(states=[ActionState.PROPOSED])] == ["a1"]
 
 
 def test_conditional_state_update_moves_once(store: SqlStore) -> None:  # noqa: F811
-    store.save_action(make_action(state=ActionState.APPROVED))
+    insert_action(store, make_action(state=ActionState.APPROVED))
     with store.transaction() as tx:
         assert tx.set_state("a1", expected=[ActionState.APPROVED], new=ActionState.EXECUTING)
     with store.transaction() as tx:
@@ -84,7 +101,7 @@ def test_conditional_state_update_moves_once(store: SqlStore) -> None:  # noqa: 
 def test_idempotency_key_is_unique(store: SqlStore) -> None:  # noqa: F811
     from copilot.domain import Approval
 
-    store.save_action(make_action())
+    insert_action(store, make_action())
     approval = Approval(action_id="a1", approver="bob", at=NOW, idempotency_key="k1")
     with store.transaction() as tx:
         tx.add_approval(approval)

@@ -1,4 +1,4 @@
-"""The suggestions table on SQLite and PostgreSQL: migration 0002, contexts read back, redaction at rest."""
+"""Suggestions and migrations 0002/0003 on SQLite and PostgreSQL: contexts read back, redaction at rest."""
 
 from __future__ import annotations
 
@@ -54,12 +54,22 @@ def migrate_to(url: str, revision: str) -> None:
         engine.dispose()
 
 
+def insert_0001_row(store: SqlStore, action: Action) -> None:  # noqa: F811
+    """Write ``action`` with only the columns migration 0001 created."""
+    with write_transaction(store.engine) as conn:
+        conn.execute(actions.insert().values(
+            id=action.id, tool=action.call.tool, target="shop/checkout", state=action.state.value,
+            call=action.call.model_dump(mode="json"), requester=action.requester.model_dump(mode="json"),
+            decision=action.decision.model_dump(mode="json"), created_at=action.created_at,
+            updated_at=action.created_at, expires_at=action.expires_at, suggestion_id=action.suggestion_id))
+
+
 def test_upgrade_from_0001_keeps_actions_and_adds_suggestions(store_url: str) -> None:  # noqa: F811
     migrate_to(store_url, "0001")
     old = SqlStore.open(store_url, run_migrations=False)
     try:
         assert "suggestions" not in inspect(old.engine).get_table_names()
-        old.save_action(make_action("a1", suggestion_id="from-before"))
+        insert_0001_row(old, make_action("a1", suggestion_id="from-before"))
     finally:
         old.close()
     upgraded = SqlStore.open(store_url)
@@ -67,10 +77,21 @@ def test_upgrade_from_0001_keeps_actions_and_adds_suggestions(store_url: str) ->
         assert "suggestions" in inspect(upgraded.engine).get_table_names()
         kept = upgraded.get_action("a1")
         assert kept is not None and kept.suggestion_id == "from-before" and kept.context is None
+        with upgraded.transaction() as tx:
+            assert tx.grounding_required("a1")  # 0003: rows from before stay on the safe side
         with upgraded.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     finally:
         upgraded.close()
+
+
+def test_grounding_required_is_stored_per_action(store: SqlStore) -> None:  # noqa: F811
+    with store.transaction() as tx:
+        tx.insert_action(make_action("typed"), grounding_required=False)
+        tx.insert_action(make_action("planned"))
+    with store.transaction() as tx:
+        assert (tx.grounding_required("typed"), tx.grounding_required("planned")) == (False, True)
+        assert tx.grounding_required("missing")
 
 
 def test_context_is_read_back_by_every_reader(store: SqlStore) -> None:  # noqa: F811
@@ -99,7 +120,8 @@ def test_context_is_read_back_by_every_reader(store: SqlStore) -> None:  # noqa:
 def test_action_rows_redact_evidence_rationale_and_result_but_not_args(store: SqlStore) -> None:  # noqa: F811
     noisy = RESTART.model_copy(update={"evidence": [Evidence(key="log", value=f"denied {SECRET}")],
                                        "rationale": f"the log shows {SECRET}"})
-    store.save_action(make_action("a1", call=noisy).model_copy(update={"result": {"out": f"x {SECRET}"}}))
+    with store.transaction() as tx:
+        tx.insert_action(make_action("a1", call=noisy).model_copy(update={"result": {"out": f"x {SECRET}"}}))
     with store.transaction() as tx:
         tx.set_state("a1", expected=[ActionState.PROPOSED], new=ActionState.FAILED,
                      result={"ok": False, "output": {"log": [f"again {SECRET}"]}})
