@@ -55,7 +55,9 @@ class StoreTransaction(Protocol):
     """One write transaction of the store (copilot.store.SqlTransaction implements it)."""
 
     def lock_action(self, action_id: str) -> Action | None: ...
-    def insert_action(self, action: Action, *, suggestion_id: str | None = None) -> None: ...
+    def insert_action(self, action: Action, *, suggestion_id: str | None = None,
+                      grounding_required: bool = True) -> None: ...
+    def grounding_required(self, action_id: str) -> bool: ...
     def insert_suggestion(self, suggestion_id: str, request: PlanRequest,
                           suggestion: Suggestion) -> dict[str, Any]: ...
     def set_state(self, action_id: str, *, expected: Collection[ActionState], new: ActionState,
@@ -131,8 +133,14 @@ class ActionService:
 
     def propose(self, call: ToolCall, requester: Principal, *, planner: str | None = None,
                 prompt_hash: str | None = None, suggestion_id: str | None = None,
-                auto_execute: bool = True, require_grounding: bool = False) -> Action:
-        """Store a proposal with the guard's decision. Denied -> rejected; allowed read-only -> runs now."""
+                auto_execute: bool = True, require_grounding: bool = True) -> Action:
+        """Store a proposal with the guard's decision. Denied -> rejected; allowed read-only -> runs now.
+
+        A mutating call must cite a runbook passage or telemetry evidence, or the guard denies it
+        (invariant 6); the action remembers that, so every re-check at approval and start demands it
+        too. Only a call a person typed in themselves may pass ``require_grounding=False``, and the
+        call site must say so.
+        """
         inflight = [a.call for a in self.store.list_actions(states=INFLIGHT)]
         decision = self.guard.check(call, requester, inflight=inflight, require_grounding=require_grounding)
         if decision.normalized_args:
@@ -147,7 +155,7 @@ class ActionService:
                         created_at=now, expires_at=now + timedelta(seconds=ttl), planner=planner,
                         prompt_hash=prompt_hash, suggestion_id=suggestion_id)
         with self.store.transaction() as tx:
-            tx.insert_action(action, suggestion_id=suggestion_id)
+            tx.insert_action(action, suggestion_id=suggestion_id, grounding_required=require_grounding)
             self._audit(tx, "proposed", requester.name, action, suggestion_id=suggestion_id)
             self._audit(tx, "decision", "guard", action)
             if state is ActionState.REJECTED:
@@ -228,7 +236,8 @@ class ActionService:
                                         "propose the call again to get a fresh approval window")
             return
         others = [a.call for a in tx.actions_in(INFLIGHT) if a.id != action.id]
-        decision = self.guard.check(action.call, action.requester, inflight=others)
+        decision = self.guard.check(action.call, action.requester, inflight=others,
+                                    require_grounding=tx.grounding_required(action.id))
         if decision.outcome == "deny":
             tx.set_state(action.id, expected=[ActionState.PROPOSED], new=ActionState.REJECTED,
                          decision=decision)

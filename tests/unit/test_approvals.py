@@ -472,9 +472,12 @@ def test_propose_suggestion_requires_grounding(store: SqlStore, guard: TableGuar
             return super().check(call, principal, inflight=inflight)
 
     service = ActionService(store, GroundingGuard(), ExecutorRegistry([RecordingExecutor()]), clock=clock)
-    service.propose_suggestion(INCIDENT, suggestion_of(RESTART, SCALE_AB), REQ)
-    service.propose(RESTART, REQ)
+    restart, _scale = service.propose_suggestion(INCIDENT, suggestion_of(RESTART, SCALE_AB), REQ)
+    typed = service.propose(SCALE_AB, REQ, require_grounding=False)
     assert asked == [True, True, False]
+    service.approve(restart.id, AP1, idempotency_key="k1")
+    service.approve(typed.id, AP1, idempotency_key="k2")
+    assert asked[3:] == [True, False]  # each approval re-checks with what its proposal required
 
 
 def test_propose_suggestion_can_leave_reads_unrun(service: ActionService,
@@ -508,6 +511,10 @@ def test_record_suggestion_stores_only_redacted_text(service: ActionService, sto
 # --------------------------------------------------------------------------- with the real guard and policy
 
 
+def grounded(call: ToolCall) -> ToolCall:
+    return call.model_copy(update={"evidence": GROUNDING})
+
+
 @pytest.fixture()
 def real_service(store: SqlStore, catalog: Catalog, repo_root: Path, executor: RecordingExecutor,
                  clock: Clock) -> ActionService:
@@ -517,7 +524,7 @@ def real_service(store: SqlStore, catalog: Catalog, repo_root: Path, executor: R
 
 def test_real_policy_requester_cannot_second_approve(real_service: ActionService,
                                                      executor: RecordingExecutor) -> None:
-    action = real_service.propose(ROLLBACK, BOB)
+    action = real_service.propose(grounded(ROLLBACK), BOB)
     assert action.decision.approvals_required == 2
     real_service.approve(action.id, CAROL, idempotency_key="k1")
     with pytest.raises(PolicyDenied, match="requester"):
@@ -526,7 +533,7 @@ def test_real_policy_requester_cannot_second_approve(real_service: ActionService
 
 
 def test_real_policy_oncall_cannot_approve_high_risk(real_service: ActionService) -> None:
-    action = real_service.propose(ROLLBACK, BOB)
+    action = real_service.propose(grounded(ROLLBACK), BOB)
     with pytest.raises(PolicyDenied, match="alice"):
         real_service.approve(action.id, ALICE, idempotency_key="k1")
 
@@ -534,7 +541,7 @@ def test_real_policy_oncall_cannot_approve_high_risk(real_service: ActionService
 def test_real_policy_change_is_rechecked_at_approval(real_service: ActionService, catalog: Catalog,
                                                      repo_root: Path, tmp_path: Path,
                                                      executor: RecordingExecutor) -> None:
-    action = real_service.propose(RESTART, ALICE)
+    action = real_service.propose(grounded(RESTART), ALICE)
     assert action.decision.outcome == "needs_approval"
     policy_text = (repo_root / "policy.yaml").read_text()
     frozen = policy_text.replace("freeze:\n  enabled: false", "freeze:\n  enabled: true")
@@ -550,3 +557,32 @@ def test_real_policy_change_is_rechecked_at_approval(real_service: ActionService
 def test_real_policy_viewer_reads_at_once(real_service: ActionService, executor: RecordingExecutor) -> None:
     assert real_service.propose(LOGS, DAVE).state is ActionState.SUCCEEDED
     assert len(executor.real_runs) == 1
+
+
+# --------------------------------------------------------------------------- grounding (invariant 6)
+
+
+def test_propose_requires_grounding_unless_the_caller_says_otherwise(real_service: ActionService,
+                                                                     executor: RecordingExecutor) -> None:
+    ungrounded = real_service.propose(RESTART, ALICE)
+    assert ungrounded.state is ActionState.REJECTED
+    assert any("ungrounded mutating call" in reason for reason in ungrounded.decision.reasons)
+    typed = real_service.propose(RESTART, ALICE, require_grounding=False)  # a person typed it in
+    assert typed.state is ActionState.PROPOSED
+    assert real_service.approve(typed.id, BOB, idempotency_key="k1").state is ActionState.SUCCEEDED
+    assert len(executor.real_runs) == 1
+
+
+def test_approval_rechecks_grounding_of_a_stored_ungrounded_action(real_service: ActionService,
+                                                                   store: SqlStore, clock: Clock,
+                                                                   executor: RecordingExecutor) -> None:
+    """An ungrounded mutating action that reached the store as proposed (a row written around
+    propose, or from before grounding was required) is denied at approval, never run."""
+    grounded_one = real_service.propose(grounded(RESTART), ALICE)
+    slipped = grounded_one.model_copy(update={"id": "slipped", "call": RESTART})
+    with store.transaction() as tx:
+        tx.insert_action(slipped)
+    with pytest.raises(PolicyDenied, match="ungrounded"):
+        real_service.approve("slipped", BOB, idempotency_key="k1")
+    assert real_service.get("slipped").state is ActionState.REJECTED
+    assert executor.runs == []
