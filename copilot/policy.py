@@ -195,11 +195,12 @@ class Policy:
     def _compute_requirements(
         self, spec: ToolSpec, risk: Risk, environment: str, namespace: str
     ) -> Requirements:
-        rules = [
+        scoped = [
             r for r in self._rules[spec.name] if r.effect == "permit" and _applies(r, environment, namespace)
         ]
-        floors = [r.risk for r in rules if r.risk is not None]
+        floors = [r.risk for r in scoped if r.risk is not None]  # rules with risks: set no floor
         risk = max([risk, *floors], key=RISK_ORDER.__getitem__)
+        rules = [r for r in scoped if not r.risks or risk in r.risks]
         defaults = self.doc.defaults.risk
         explicit = [r.approvals for r in rules if r.approvals is not None]
         if not spec.mutating:
@@ -267,6 +268,8 @@ def _applies(rule: Rule, environment: str, namespace: str) -> bool:
 
 def _scoped(rule: Rule, roles: list[str]) -> str:
     where = [*rule.environments, *(f"ns {g}" for g in rule.namespaces)]
+    if rule.risks:
+        where.append(f"risk {'/'.join(rule.risks)}")
     return ", ".join(roles) + (f" ({', '.join(where)})" if where else "")
 
 

@@ -152,6 +152,8 @@ def _scope_conditions(rule: Rule) -> list[str]:
         )
     if rule.namespaces:
         conds.append("(" + " || ".join(f"context.namespace like {_quote(g)}" for g in rule.namespaces) + ")")
+    if rule.risks:
+        conds.append("[" + ", ".join(_quote(r) for r in rule.risks) + "].contains(context.risk)")
     return conds
 
 

@@ -84,6 +84,7 @@ class Rule(_Strict):
     roles: list[str] = Field(default_factory=list)
     environments: list[str] = Field(default_factory=list)
     namespaces: list[str] = Field(default_factory=list)
+    risks: list[Risk] = Field(default_factory=list)  # applies only to calls of these (final) risks
     limits: dict[str, Limit] = Field(default_factory=dict)
     approvals: int | None = Field(None, ge=0, le=5)
     ttl: str | int | None = None
@@ -329,6 +330,12 @@ def check_rule(doc: PolicyFile, rule: Rule, catalog: Catalog, where: Locator, pa
         raise where.error((*path, "id"), f"rule id {rule.id!r} may hold only letters, digits, . _ : -")
     if not rule.tools:
         raise where.error((*path, "tools"), f"rule {rule.id!r} selects no tools; list tool names or a group")
+    if rule.risks and rule.risk is not None:
+        raise where.error(
+            (*path, "risk"),
+            f"rule {rule.id!r} is scoped by risks: and cannot also raise risk: (the floor would decide "
+            "its own scope); move risk: to a rule without risks:",
+        )
     if rule.effect == "forbid":
         for key in ("request", "approve", "approvals", "ttl", "risk"):
             if getattr(rule, key) not in (None, []):

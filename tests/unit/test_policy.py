@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import cedarpy
 import pytest
 
 from copilot.catalog import Catalog
-from copilot.domain import ArgSpec, Principal, ToolCall, ToolSpec
+from copilot.domain import ArgSpec, Principal, Risk, ToolCall, ToolSpec
 from copilot.errors import ConfigError
 from copilot.guard import Guard
 from copilot.policy import Policy, load_policy, parse_policy
@@ -115,6 +116,13 @@ BROKEN = [
         'target: "x"',
     ),
     ("version: 1\n", "version: 2\n", "version: Input should be 1", "version: 2"),
+    (
+        "    risk: high\n    reason:",
+        "    risk: high\n    risks: [high]\n    reason:",
+        "is scoped by risks: and cannot also raise risk:",
+        "risk: high",
+    ),
+    ("risks: [low, medium]", "risks: [low, severe]", "Input should be 'low', 'medium' or 'high'", "risks:"),
 ]
 
 
@@ -243,19 +251,22 @@ def _sample_args(spec: ToolSpec) -> dict[str, Any]:
     return {a.name: value(a) for a in spec.args if a.required}
 
 
+RISKS: tuple[Risk, ...] = ("low", "medium", "high")
+
+
 def test_python_summary_agrees_with_cedar(policy: Policy, catalog: Catalog) -> None:
     """The who-may table (Python over the YAML) and Cedar (the authority) agree on every tool x role x env."""
     checked = 0
     for spec in catalog:
         args = catalog.validate_args(spec.name, _sample_args(spec))
-        for env in policy.doc.env_names():
-            needs = policy.requirements(spec, spec.risk, env, "x")
-            context = policy.context(
+        for env, risk in itertools.product(policy.doc.env_names(), RISKS):
+            needs = policy.requirements(spec, risk, env, "x")
+            context = policy.context(  # Cedar sees the final risk, as in Guard.check
                 spec,
                 {**args, "namespace": "x"} if "namespace" in args else args,
                 environment=env,
                 target="x",
-                risk=spec.risk,
+                risk=needs.risk,
             )
             for role in policy.roles:
                 principal = Principal(name=f"u-{role}", roles=frozenset({role}))
@@ -269,7 +280,7 @@ def test_python_summary_agrees_with_cedar(policy: Policy, catalog: Catalog) -> N
                 approve = policy.authorize("approve", principal, spec.name, context).allowed
                 assert approve == (role in needs.approver_roles), (spec.name, env, role)
                 checked += 1
-    assert checked == len(catalog) * 3 * 4
+    assert checked == len(catalog) * 3 * 3 * 4
 
 
 def test_verdict_cache_returns_what_cedar_returns(policy: Policy, catalog: Catalog) -> None:
@@ -336,6 +347,24 @@ def test_requirements(
     assert (needs.approvals, needs.ttl_seconds) == (approvals, ttl)
 
 
+@pytest.mark.parametrize(
+    ("tool", "risk", "env", "roles"),
+    [
+        ("resize_pvc", "medium", "prod", ("sre-lead", "admin")),  # the prod floor makes it high
+        ("resize_pvc", "medium", "staging", ("oncall", "sre-lead", "admin")),
+        ("run_runbook", "medium", "prod", ("oncall", "sre-lead", "admin")),
+        ("run_runbook", "high", "prod", ("sre-lead", "admin")),
+        ("run_runbook", "high", "dev", ("oncall", "sre-lead", "admin")),
+        ("scale_deployment", "high", "staging", ("oncall", "sre-lead", "admin")),
+        ("drain_node", "high", "staging", ("sre-lead", "admin")),
+    ],
+)
+def test_rules_scoped_by_risk_pick_the_approvers(
+    policy: Policy, catalog: Catalog, tool: str, risk: Risk, env: str, roles: tuple[str, ...]
+) -> None:
+    assert policy.requirements(catalog.get(tool), risk, env).approver_roles == roles
+
+
 def test_summary_lists_who_may_do_what(policy: Policy) -> None:
     rows = {row.tool: row for row in policy.summary()}
     assert rows["scale_deployment"].limits == ("replicas <= 20",)
@@ -344,6 +373,11 @@ def test_summary_lists_who_may_do_what(policy: Policy) -> None:
     assert rows["rollback_deployment"].approvals == "prod:2 dev:1 staging:2"
     assert "oncall (prod)" in rows["drain_node"].forbidden
     assert rows["failover_database"].request == ("sre-lead, admin",)
+    assert rows["resize_pvc"].approve == (
+        "sre-lead, admin",
+        "oncall (risk low/medium)",
+        "oncall (dev, staging)",
+    )
 
 
 GROUP_SCOPED = """
