@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from copilot.catalog import Catalog, load_catalog
+from copilot.domain import RISK_ORDER, Risk, RunbookDoc
 from copilot.errors import ConfigError
 from copilot.guard import Guard
 from copilot.planning.service import Suggester
@@ -36,8 +37,29 @@ def build_catalog(settings: Settings) -> Catalog:
     return load_catalog(settings.catalog_dir)
 
 
-def build_guard(settings: Settings, catalog: Catalog) -> Guard:
-    return Guard(catalog, load_policy(settings.policy_file, catalog))
+def build_guard(
+    settings: Settings, catalog: Catalog, runbook_risks: Mapping[str, Risk] | None = None
+) -> Guard:
+    """The guard over the configured policy; ``runbook_risks`` (see ``runbook_risk_map``) gives
+    ``run_runbook`` the risk its runbook declares (without it: medium, the contract's default)."""
+    return Guard(catalog, load_policy(settings.policy_file, catalog), runbook_risks)
+
+
+def runbook_risk_map(documents: Iterable[RunbookDoc]) -> dict[str, Risk]:
+    """Runbook reference -> declared risk, for every runbook that declares one. References: the doc
+    id, the file name with and without .md, and the title (the guard compares them case-blind)."""
+    risks: dict[str, Risk] = {}
+    for doc in documents:
+        if doc.risk is None:
+            continue
+        name = PurePosixPath(doc.source_path.replace("\\", "/")).name
+        for ref in (doc.doc_id, name, name.removesuffix(".md"), doc.title):
+            if ref.strip():
+                key = ref.strip().casefold()
+                known = risks.get(key)
+                if known is None or RISK_ORDER[doc.risk] > RISK_ORDER[known]:
+                    risks[key] = doc.risk  # two runbooks, one reference: the riskier one counts
+    return risks
 
 
 def resolve_planner_name(settings: Settings, planner: str | None = None) -> str:
@@ -71,19 +93,20 @@ def build_suggester(
 
     name = resolve_planner_name(settings, planner)
     catalog = build_catalog(settings)
-    guard = build_guard(settings, catalog)
     for folder in extra_knowledge:
         if not Path(folder).is_dir():
             raise ConfigError(f"--knowledge {folder}: not a folder; give a directory of markdown runbooks")
     kb = open_knowledge_base(settings, catalog, extra_dirs=tuple(extra_knowledge),
                              ephemeral=bool(extra_knowledge), progress=progress)
     try:
+        documents = kb.documents()
+        guard = build_guard(settings, catalog, runbook_risk_map(documents))
         runbook = RunbookPlanner(kb, catalog)
         chosen: Planner = runbook
         if name != "runbook":
             contexts = ContextBuilder(kb, k=8)
             chosen = _llm_planner(settings, catalog, contexts, runbook, hybrid=name == "hybrid")
-        digest = knowledge_digest(kb.documents())
+        digest = knowledge_digest(documents)
     except BaseException:
         kb.close()
         raise

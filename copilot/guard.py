@@ -43,9 +43,18 @@ _MATCHER = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"?(.*?)"?$')
 class Guard:
     """Decides on one call at a time. Holds the catalog and the compiled policy; no I/O."""
 
-    def __init__(self, catalog: Catalog, policy: Policy) -> None:
+    def __init__(
+        self, catalog: Catalog, policy: Policy, runbook_risks: Mapping[str, Risk] | None = None
+    ) -> None:
+        """``runbook_risks`` maps a runbook reference (doc id, file name with or without .md,
+        title; any case) to the risk the runbook declares; ``run_runbook`` takes that risk."""
         self.catalog = catalog
         self.policy = policy
+        self.runbook_risks: dict[str, Risk] = {}
+        for ref, risk in (runbook_risks or {}).items():
+            known = self.runbook_risks.get(runbook_key(ref))
+            if known is None or RISK_ORDER[risk] > RISK_ORDER[known]:  # one reference, two runbooks
+                self.runbook_risks[runbook_key(ref)] = risk
 
     def check(
         self,
@@ -84,9 +93,25 @@ class Guard:
         target = self.catalog.target(ToolCall(tool=spec.name, args=args))
         environment = self.policy.environment_for(args.get("namespace"), target)
         risk, risk_reasons = escalate_risk(spec, args)
+        if spec.name == "run_runbook":
+            risk, risk_reasons = self._runbook_risk(str(args["runbook"]), risk, risk_reasons)
         needs = self.policy.requirements(spec, risk, environment, str(args.get("namespace", "")))
         context = self.policy.context(spec, args, environment=environment, target=target, risk=needs.risk)
         return _Facts(target, environment, needs, tuple(risk_reasons), context)
+
+    def _runbook_risk(self, runbook: str, risk: Risk, reasons: list[str]) -> tuple[Risk, list[str]]:
+        """The runbook's declared risk, when it is higher (contract: medium when unset or unknown)."""
+        key = runbook_key(runbook)
+        declared = self.runbook_risks.get(key)
+        if declared is None and "/" in key:  # knowledge/disk-full.md names the file disk-full.md
+            declared = self.runbook_risks.get(key.rsplit("/", 1)[-1])
+        if declared is None:
+            if self.runbook_risks:
+                reasons = [*reasons, f"runbook {runbook!r} is not in the knowledge base; risk {risk}"]
+            return risk, reasons
+        if RISK_ORDER[declared] > RISK_ORDER[risk]:
+            return declared, [*reasons, f"risk {declared}: runbook {runbook!r} declares risk: {declared}"]
+        return risk, reasons
 
     def check_approver(
         self,
@@ -216,6 +241,11 @@ def _approval_reason(needs: Requirements, environment: str, rules: str) -> str:
 
 
 # --------------------------------------------------------------------------- risk
+
+
+def runbook_key(reference: str) -> str:
+    """How runbook references compare: case, outer spaces and a trailing .md do not count."""
+    return reference.strip().casefold().removesuffix(".md")
 
 
 def escalate_risk(spec: ToolSpec, args: Mapping[str, Any]) -> tuple[Risk, list[str]]:

@@ -357,6 +357,100 @@ def test_bindings_give_roles(
     assert any(phrase in r for r in decision.reasons), decision.reasons
 
 
+# ------------------------------------------------------------------ who approves: prod vs elsewhere
+
+LEADS = ("sre-lead", "admin")
+ANYONE = ("oncall", "sre-lead", "admin")
+STAGING = {"namespace": "staging-shop"}
+
+# (tool, args, approvals, approver roles): in prod a high-risk change is approved by leads only
+APPROVER_CASES: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
+    ("resize_pvc", {"namespace": "shop", "pvc": "data", "size": "200Gi"}, 2, LEADS),
+    ("resize_pvc", {**STAGING, "pvc": "data", "size": "200Gi"}, 1, ANYONE),
+    ("resize_pvc", {"namespace": "shop-dev", "pvc": "data", "size": "200Gi"}, 1, ANYONE),
+    ("update_hpa", {"namespace": "shop", "hpa": "api", "max_replicas": 30}, 2, LEADS),
+    ("update_hpa", {**STAGING, "hpa": "api", "max_replicas": 30}, 1, ANYONE),
+    ("set_function_concurrency", {"function": "thumbs", "concurrency": 0}, 2, LEADS),
+    ("set_function_concurrency", {"function": "thumbs", "concurrency": 10}, 1, ANYONE),
+    ("scale_deployment", {**STAGING, "deployment": "web", "replicas": 0}, 2, ANYONE),
+    ("scale_deployment", {**SHOP, "replicas": 3}, 1, ANYONE),
+    ("restart_deployment", SHOP, 1, ANYONE),
+    ("block_ip", {"cidr": "203.0.113.7"}, 1, ANYONE),
+    ("rollback_deployment", SHOP, 2, LEADS),
+    ("rollback_deployment", {**STAGING, "deployment": "web"}, 2, LEADS),
+    ("run_runbook", {"runbook": "disk-full"}, 1, ANYONE),
+]
+
+
+@pytest.mark.parametrize(("tool", "args", "approvals", "roles"), APPROVER_CASES)
+def test_approver_roles_prod_vs_elsewhere(
+    guard: Guard, tool: str, args: dict[str, Any], approvals: int, roles: tuple[str, ...]
+) -> None:
+    decision = guard.check(ToolCall(tool=tool, args=args), ONCALL)
+    assert decision.outcome == "needs_approval", decision.reasons
+    assert (decision.approvals_required, decision.approver_roles) == (approvals, roles)
+
+
+def test_two_oncall_engineers_cannot_approve_a_prod_resize(guard: Guard) -> None:
+    call = ToolCall(tool="resize_pvc", args={"namespace": "shop", "pvc": "data", "size": "200Gi"})
+    decision = guard.check(call, ONCALL)
+    other_oncall = Principal(name="charlie", roles=frozenset({"oncall"}))
+    refused = guard.check_approver(call, decision, other_oncall, ONCALL, prior_approvers=["olga"])
+    assert refused and "may not approve resize_pvc in prod; approvers: sre-lead, admin" in refused[0]
+    assert guard.check_approver(call, decision, LEAD, ONCALL) == []
+    staging = ToolCall(tool="resize_pvc", args={**STAGING, "pvc": "data", "size": "200Gi"})
+    assert guard.check_approver(staging, guard.check(staging, ONCALL), other_oncall, ONCALL) == []
+
+
+# ------------------------------------------------------------------ run_runbook takes the runbook's risk
+
+RUNBOOK_RISKS: dict[str, Any] = {
+    "database-primary-failover": "high",
+    "database-primary-failover.md": "high",
+    "PostgreSQL primary down — failover with Patroni": "high",
+    "disk-full": "low",
+    "cert-expiry": "medium",
+}
+
+
+@pytest.mark.parametrize(
+    ("runbook", "risk", "approvals", "roles", "phrase"),
+    [
+        ("database-primary-failover", "high", 2, LEADS, "declares risk: high"),
+        ("Database-Primary-Failover.MD", "high", 2, LEADS, "declares risk: high"),
+        ("knowledge/database-primary-failover.md", "high", 2, LEADS, "declares risk: high"),
+        ("  postgresql primary down — FAILOVER with patroni ", "high", 2, LEADS, "declares risk: high"),
+        ("disk-full", "medium", 1, ANYONE, "risk medium"),  # the runbook's risk only raises
+        ("cert-expiry", "medium", 1, ANYONE, "risk medium"),
+        ("no-such-runbook", "medium", 1, ANYONE, "not in the knowledge base; risk medium"),
+    ],
+)
+def test_run_runbook_takes_the_runbooks_declared_risk(
+    catalog: Catalog,
+    policy: Policy,
+    runbook: str,
+    risk: str,
+    approvals: int,
+    roles: tuple[str, ...],
+    phrase: str,
+) -> None:
+    guard = Guard(catalog, policy, runbook_risks=RUNBOOK_RISKS)
+    call = ToolCall(tool="run_runbook", args={"runbook": runbook, "target": "orders"})
+    decision = guard.check(call, ONCALL)
+    assert decision.outcome == "needs_approval", decision.reasons
+    assert (decision.risk, decision.approvals_required, decision.approver_roles) == (risk, approvals, roles)
+    assert any(phrase in r for r in decision.reasons), decision.reasons
+    if risk == "high":
+        other_oncall = Principal(name="charlie", roles=frozenset({"oncall"}))
+        assert guard.check_approver(call, decision, other_oncall, ONCALL)
+
+
+def test_run_runbook_without_a_runbook_map_is_medium(guard: Guard) -> None:
+    call = ToolCall(tool="run_runbook", args={"runbook": "database-primary-failover"})
+    decision = guard.check(call, ONCALL)
+    assert (decision.risk, decision.approvals_required) == ("medium", 1)
+
+
 # --------------------------------------------------------------------------- decision fields
 
 
