@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, get_args
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from copilot.errors import ConfigError
@@ -71,5 +72,29 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Build settings from the environment (called by the composition roots only)."""
-    return Settings()
+    """Build settings from the environment (called by the composition roots only).
+
+    Raises ConfigError, one line naming each bad COPILOT_* variable and the type it needs.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        raise ConfigError("; ".join(problems)) from None
+
+
+_EXPECTED = {int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _describe(error: Any) -> str:
+    """``COPILOT_PORT='abc' is not valid: expected a whole number; fix or unset it``."""
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return f"COPILOT_* settings are not valid: {error.get('msg', 'invalid value')}; fix or unset them"
+    kinds = [a for a in (*get_args(info.annotation), info.annotation) if a in _EXPECTED]
+    expected = _EXPECTED[kinds[0]] if kinds else str(error.get("msg", "a valid value"))
+    value = error.get("input")
+    secret = "SecretStr" in str(info.annotation)
+    shown = f"={str(value)[:40]!r}" if isinstance(value, str | int | float) and not secret else ""
+    return f"COPILOT_{field.upper()}{shown} is not valid: expected {expected}; fix or unset it"
