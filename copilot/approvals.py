@@ -7,7 +7,10 @@
 Every transition commits together with its audit record. ``approved -> executing`` is a conditional
 UPDATE taken under the action's row lock, committed *before* the executor is called (the outbox), so
 a crash afterwards leaves ``executing`` behind and ``recover()`` reports it as ``unknown``; it is never
-re-run. Every approval re-runs the guard, since the policy may have changed since the proposal.
+re-run. Every approval and every start re-runs the guard, since the policy, and the calls in flight
+that the blast-radius limits count, may have changed since the proposal. Reading the in-flight calls
+and moving an action into flight happen under one store-wide lock (``lock_inflight``), so two
+approvals never both pass a limit that only one of them may pass.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class GuardPort(Protocol):
 class StoreTransaction(Protocol):
     """One write transaction of the store (copilot.store.SqlTransaction implements it)."""
 
+    def lock_inflight(self) -> None: ...
     def lock_action(self, action_id: str) -> Action | None: ...
     def insert_action(self, action: Action, *, suggestion_id: str | None = None,
                       grounding_required: bool = True) -> None: ...
@@ -212,6 +216,7 @@ class ActionService:
             raise UserInputError("approve needs an idempotency key; send one unique key per click")
         deferred = _Deferred()
         with self.store.transaction() as tx:
+            tx.lock_inflight()  # first, always: the blast-radius check reads what is in flight
             action = self._locked(tx, action_id)
             seen = tx.find_approval(idempotency_key)
             if seen is not None and seen.action_id != action_id:
@@ -235,17 +240,8 @@ class ActionService:
             deferred.error = StateError(f"action {action.id} expired at {action.expires_at.isoformat()}; "
                                         "propose the call again to get a fresh approval window")
             return
-        others = [a.call for a in tx.actions_in(INFLIGHT) if a.id != action.id]
-        decision = self.guard.check(action.call, action.requester, inflight=others,
-                                    require_grounding=tx.grounding_required(action.id))
-        if decision.outcome == "deny":
-            tx.set_state(action.id, expected=[ActionState.PROPOSED], new=ActionState.REJECTED,
-                         decision=decision)
-            self._audit(tx, "decision", "guard", action, decision, recheck_for=approver.name)
-            self._audit(tx, "rejected", "guard", action, decision, reason="the guard denies it now")
-            why = "; ".join(decision.reasons)
-            deferred.error = PolicyDenied(f"the guard now denies {action.call.tool}: {why}",
-                                          list(decision.reasons))
+        decision = self._recheck(tx, action, approver, deferred)
+        if decision is None:
             return
         refused = self._approver_refusals(action, decision, approver)
         if refused:
@@ -261,6 +257,23 @@ class ActionService:
         if new_state is ActionState.APPROVED:
             approvers = [a.approver for a in action.approvals] + [approver.name]
             self._audit(tx, "approved", approver.name, action, decision, approvers=approvers)
+
+    def _recheck(self, tx: StoreTransaction, action: Action, principal: Principal,
+                 deferred: _Deferred) -> Decision | None:
+        """The guard again, with the policy, the grounding rule and the calls in flight now (the caller
+        holds ``lock_inflight``); a denial rejects the action and returns None."""
+        others = [a.call for a in tx.actions_in(INFLIGHT) if a.id != action.id]
+        decision = self.guard.check(action.call, action.requester, inflight=others,
+                                    require_grounding=tx.grounding_required(action.id))
+        if decision.outcome != "deny":
+            return decision
+        tx.set_state(action.id, expected=[action.state], new=ActionState.REJECTED, decision=decision)
+        self._audit(tx, "decision", "guard", action, decision, recheck_for=principal.name)
+        self._audit(tx, "rejected", "guard", action, decision, reason="the guard denies it now")
+        reasons = list(decision.reasons)
+        message = f"the guard now denies {action.call.tool}: {'; '.join(reasons)}"
+        deferred.error = PolicyDenied(message, reasons)
+        return None
 
     def _approver_refusals(self, action: Action, decision: Decision, approver: Principal) -> list[str]:
         prior = [a.approver for a in action.approvals]
@@ -308,6 +321,7 @@ class ActionService:
     def _mark_executing(self, action_id: str, principal: Principal) -> Action:
         deferred = _Deferred()
         with self.store.transaction() as tx:
+            tx.lock_inflight()
             action = self._locked(tx, action_id)
             if action.state is not ActionState.APPROVED:
                 raise _LostRace
@@ -317,11 +331,12 @@ class ActionService:
                 self._audit(tx, "expired", principal.name, action, reason="not started before the ttl")
                 deferred.error = StateError(f"action {action_id} expired before it could start; "
                                             "propose the call again")
-            else:
+            elif self._recheck(tx, action, principal, deferred) is not None:
                 self._start_locked(tx, action, principal, deferred)
         if deferred.error is not None:
             raise deferred.error
         return action
+
 
     def _start_locked(self, tx: StoreTransaction, action: Action, principal: Principal,
                       deferred: _Deferred) -> None:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+INFLIGHT_LOCK_KEY = 0x636F70696C6F7401  # "copilot" + 1: the advisory lock of the in-flight set
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -61,6 +63,14 @@ class SqlTransaction:
     def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.clock = clock
+
+    def lock_inflight(self) -> None:
+        """Serialise with every other transaction that reads the in-flight actions and then moves an
+        action into flight, until commit. PostgreSQL: a transaction-scoped advisory lock (row locks
+        alone let two transactions read the same in-flight set under READ COMMITTED). SQLite: a
+        no-op, since BEGIN IMMEDIATE already holds the database write lock."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INFLIGHT_LOCK_KEY})")
 
     def lock_action(self, action_id: str) -> Action | None:
         """Read an action and lock its row until commit (FOR UPDATE; SQLite holds the write lock already)."""

@@ -1,5 +1,7 @@
 """Review fixes for the approval service and the store, each on SQLite and PostgreSQL.
 
+- Parallel approvals cannot both pass the blast-radius limit: reading the in-flight calls and the
+  transition are serialised, and the start re-checks the guard against what is in flight then.
 - ``audit verify`` reads head and log from one snapshot: a concurrent append is no tamper alarm.
 - A missing chain head is a FAIL naming it; ``--expect-head SEQ:HASH`` catches a truncated tail.
 - ``audit export --output`` to an unwritable path is one clear line.
@@ -7,6 +9,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +20,79 @@ import pytest
 from sqlalchemy import event, text
 from typer.testing import CliRunner
 
+from copilot.approvals import ActionService
+from copilot.catalog import Catalog
 from copilot.cli import app
+from copilot.domain import ActionState, Decision, Evidence, ExecutionResult, Principal, ToolCall
+from copilot.errors import LockHeld, PolicyDenied
+from copilot.execution import ExecutorRegistry, lock_target
+from copilot.guard import Guard
+from copilot.policy import load_policy
 from copilot.store import SqlStore
 from tests.integration.test_store_support import store, store_url  # noqa: F401 - fixtures
+
+BOB = Principal(name="bob", roles=frozenset({"sre-lead"}))
+CAROL = Principal(name="carol", roles=frozenset({"admin"}))
+ERIN = Principal(name="erin", roles=frozenset({"sre-lead"}))
+DAVE = Principal(name="dave", roles=frozenset({"viewer"}))
+NODE_DOWN = [Evidence(key="node_ready", value=0)]
+
+
+def drain(node: str) -> ToolCall:
+    return ToolCall(tool="drain_node", args={"node": node}, evidence=NODE_DOWN)
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+class MeetingGuard(Guard):
+    """The real guard, but while ``meeting`` is set every check waits (up to a second) for a second
+    check to arrive: two approvals that can both read the in-flight calls do so at the same time."""
+
+    def __init__(self, catalog: Catalog, policy: Any) -> None:
+        super().__init__(catalog, policy)
+        self.meeting = False
+        self._barrier = threading.Barrier(2, timeout=1.0)
+
+    def check(self, call: ToolCall, principal: Principal, *, inflight: Sequence[ToolCall] = (),
+              require_grounding: bool = False) -> Decision:
+        decision = super().check(call, principal, inflight=inflight, require_grounding=require_grounding)
+        if self.meeting:
+            try:
+                self._barrier.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other approval is serialised behind this one
+        return decision
+
+
+class OverlapExecutor:
+    """Takes a while per run and records the most runs it saw at once."""
+
+    name = "overlap"
+
+    def __init__(self) -> None:
+        self.runs: list[ToolCall] = []
+        self.active = self.peak = 0
+        self._lock = threading.Lock()
+
+    def supports(self, tool: str) -> bool:
+        return True
+
+    def execute(self, call: ToolCall, *, dry_run: bool = False) -> ExecutionResult:
+        with self._lock:
+            self.runs.append(call)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(0.3)
+        with self._lock:
+            self.active -= 1
+        return ExecutionResult(ok=True, dry_run=dry_run)
+
+
+@pytest.fixture()
+def meeting_guard(catalog: Catalog, repo_root: Path) -> MeetingGuard:
+    return MeetingGuard(catalog, load_policy(repo_root / "policy.yaml", catalog))
 
 
 def run_audit_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, *args: str) -> Any:
@@ -125,3 +201,58 @@ def test_export_to_an_unwritable_path_is_one_clear_line(store: SqlStore, store_u
     assert result.exit_code == 2, result.output
     assert "cannot write the audit export" in result.output and "--output" in result.output
     assert isinstance(result.exception, SystemExit)  # a clean exit, not an OSError
+
+
+# --------------------------------------------------------------------- blast radius under parallel approvals
+
+
+def test_parallel_final_approvals_of_two_drains_run_one(store: SqlStore,  # noqa: F811
+                                                        meeting_guard: MeetingGuard) -> None:
+    """Two staging drains, each one approval short; their final approvals arrive together. Only one
+    drain may run: the other is denied by the blast-radius limit (repro: /tmp/review/pgrace2.py)."""
+    executor = OverlapExecutor()
+    service = ActionService(store, meeting_guard, ExecutorRegistry([executor]))
+    first, second = (service.propose(drain(node), BOB) for node in ("staging-n1", "staging-n2"))
+    for action in (first, second):
+        assert service.approve(action.id, CAROL, idempotency_key=key()).state is ActionState.PROPOSED
+    meeting_guard.meeting = True
+    outcomes: dict[str, str] = {}
+
+    def final_approval(action_id: str) -> None:
+        try:
+            outcomes[action_id] = service.approve(action_id, ERIN, idempotency_key=key()).state.value
+        except PolicyDenied as exc:
+            outcomes[action_id] = f"denied: {exc}"
+
+    threads = [threading.Thread(target=final_approval, args=(a.id,)) for a in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(executor.runs) == 1 and executor.peak == 1, outcomes
+    assert sorted(o.split(":")[0] for o in outcomes.values()) == ["denied", "succeeded"]
+    assert any("blast radius" in o for o in outcomes.values())
+    assert store.verify_audit().ok
+
+
+def test_an_approved_drain_does_not_start_while_another_is_executing(store: SqlStore,  # noqa: F811
+                                                                     meeting_guard: MeetingGuard) -> None:
+    """The start re-checks the guard with the calls in flight at that moment."""
+    executor = OverlapExecutor()
+    service = ActionService(store, meeting_guard, ExecutorRegistry([executor]))
+    waiting, other = (service.propose(drain(node), BOB) for node in ("staging-n1", "staging-n2"))
+    service.approve(waiting.id, CAROL, idempotency_key=key())
+    with store.transaction() as tx:
+        tx.acquire_lock(lock_target(waiting), "someone-else", "a maintenance script", 600)
+    with pytest.raises(LockHeld):
+        service.approve(waiting.id, ERIN, idempotency_key=key())
+    assert service.get(waiting.id).state is ActionState.APPROVED
+    with store.transaction() as tx:  # another replica started it meanwhile
+        assert tx.set_state(other.id, expected=[ActionState.PROPOSED], new=ActionState.EXECUTING)
+        tx.release_lock(lock_target(waiting), "someone-else")
+    with pytest.raises(PolicyDenied, match="blast radius"):
+        service.execute(waiting.id, ERIN)
+    assert service.get(waiting.id).state is ActionState.REJECTED
+    assert executor.runs == []
+    kinds = [e.kind for e in store.audit_events(action_id=waiting.id)]
+    assert kinds[-2:] == ["decision", "rejected"]

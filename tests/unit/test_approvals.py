@@ -477,7 +477,8 @@ def test_propose_suggestion_requires_grounding(store: SqlStore, guard: TableGuar
     assert asked == [True, True, False]
     service.approve(restart.id, AP1, idempotency_key="k1")
     service.approve(typed.id, AP1, idempotency_key="k2")
-    assert asked[3:] == [True, False]  # each approval re-checks with what its proposal required
+    # the approval and the start each re-check with what the proposal required
+    assert asked[3:] == [True, True, False, False]
 
 
 def test_propose_suggestion_can_leave_reads_unrun(service: ActionService,
@@ -585,4 +586,22 @@ def test_approval_rechecks_grounding_of_a_stored_ungrounded_action(real_service:
     with pytest.raises(PolicyDenied, match="ungrounded"):
         real_service.approve("slipped", BOB, idempotency_key="k1")
     assert real_service.get("slipped").state is ActionState.REJECTED
+    assert executor.runs == []
+
+
+def test_start_rechecks_the_guard_after_a_wait_on_the_lock(service: ActionService, guard: TableGuard,
+                                                           store: SqlStore,
+                                                           executor: RecordingExecutor) -> None:
+    action = service.propose(RESTART, REQ)
+    with store.transaction() as tx:
+        tx.acquire_lock("shop/checkout", "someone-else", "action x (ops)", 600)
+    with pytest.raises(LockHeld):
+        service.approve(action.id, AP1, idempotency_key="k1")
+    guard.rules["restart_deployment"] = ("deny", 0)  # e.g. a freeze began while it waited
+    with store.transaction() as tx:
+        tx.release_lock("shop/checkout", "someone-else")
+    with pytest.raises(PolicyDenied, match="now denies"):
+        service.execute(action.id, AP1)
+    assert service.get(action.id).state is ActionState.REJECTED
+    assert kinds(store, action.id)[-2:] == ["decision", "rejected"]
     assert executor.runs == []
