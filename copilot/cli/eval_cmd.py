@@ -7,6 +7,7 @@ the accuracy), 2 for bad input, 1 when ``--min-accuracy`` is not met.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,12 +106,21 @@ def make_app(
             cases = load_cases(dataset, catalog)
             folders = knowledge or []
             chosen = _check_run_options(planner or settings.planner, folders, min_accuracy)
+            for option, path in (("--output", output), ("--html", html)):
+                if path is not None:
+                    check_output_path(option, path)  # before the run, not after it
             suggester = build_suggester(settings, chosen, folders)
             report = _run_with_progress(cases, suggester, catalog, str(dataset))
-            if output:
-                write_report(report, output)
-            if html:
-                write_html(report, html)
+            try:
+                if output:
+                    write_report(report, output)
+                if html:
+                    write_html(report, html)
+            except OSError as exc:
+                raise UserInputError(
+                    f"cannot write the report to {exc.filename or output or html} ({exc.strerror}); "
+                    "choose a writable path"
+                ) from None
         _print_summary(report, [p for p in (output, html) if p])
         below = min_accuracy is not None and report.accuracy < min_accuracy
         if below:
@@ -151,6 +161,22 @@ def make_app(
         _write_cases(cases, output)
 
     return app
+
+
+def check_output_path(option: str, path: Path) -> None:
+    """UserInputError (exit 2) unless ``path`` can be written: not a folder, its folder exists or can
+    be created, and both are writable."""
+    if path.is_dir():
+        raise UserInputError(f"{option} {path}: is a directory; give a file path such as {path / 'report'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserInputError(
+            f"{option} {path}: cannot create its folder ({exc.strerror}); choose a writable path"
+        ) from None
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise UserInputError(f"{option} {path}: {target} is not writable; choose a writable path")
 
 
 def _check_run_options(planner: str, knowledge: Sequence[Path], min_accuracy: float | None) -> str:
