@@ -21,7 +21,7 @@ from copilot.retrieval.markdown import RunbookError, parse_runbook
 from copilot.retrieval.shell import commands_in_markdown
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
-PARSER_VERSION = "3"  # bump when parsing changes, so unchanged files are re-ingested once
+PARSER_VERSION = "4"  # bump when parsing changes, so unchanged files are re-ingested once
 
 
 class SkippedFile(BaseModel):

@@ -3,9 +3,17 @@
 A fenced block with prompts (``$ ``, ``sh-4.4# ``, ``[root@host ~]# ``) yields only its prompt
 lines (the rest is output). A block without prompts yields the lines that start with a known
 program, or every non-comment line when the block is marked ``sh``/``bash``/``shell``. Inline code
-spans count when they start with a known program. ``\\`` continuations are joined; ``|``, ``||``,
-``&&``, ``;`` and ``&`` split a line into separate commands; redirections are dropped.
-Nothing here runs a command.
+spans count when they start with a known program. An indented (4-space, unfenced) code block
+counts like an unmarked fenced block: it must follow a blank line or a heading, and inside a list
+it must be indented 4 more than the item's text (shallower is the item's own prose).
+``\\`` continuations are joined; ``|``, ``||``, ``&&``, ``;`` and ``&`` split a line into separate
+commands; redirections are dropped. Alert-template placeholders (``{{ $labels.pod }}``) are
+rewritten to ``$POD`` before a line is split, so a template with spaces stays one word.
+
+SQL: a psql prompt line (``db=# SELECT pg_cancel_backend(123);``, ``postgres=> ...``) and, in a
+block marked ``sql``/``psql``, a line calling ``pg_cancel_backend``/``pg_terminate_backend`` become
+the command ``psql -c "<statement>"`` (text kept as written), so a catalog pattern on ``psql -c``
+maps them. Nothing here runs a command.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from copilot.retrieval.placeholders import normalize_templates
 
 KNOWN_PROGRAMS = frozenset({
     "kubectl", "oc", "amtool", "promtool", "patronictl", "curl", "aws", "virtctl", "ceph", "rados",
@@ -25,6 +35,13 @@ _SHELL_LANGS = frozenset({"sh", "bash", "shell", "zsh", "ksh", "console", "termi
 _PROMPT = re.compile(r"^\s*(?:\$|(?:sh|bash)-[\d.]+[#$]|\[[^\]\n]+\][#$]|[\w.-]+@[\w.-]+[:~\w/]*[#$])\s+")
 _FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)")
 _INLINE = re.compile(r"`([^`]+)`")
+_PSQL_PROMPT = re.compile(r"^\s*[A-Za-z_][\w.-]*=[#>]\s*")
+_PSQL_CONTINUATION = re.compile(r"^\s*[A-Za-z_][\w.-]*[-(*'\"]#\s*")
+_SQL_LANGS = frozenset({"sql", "psql", "postgresql", "postgres", "pgsql", "plpgsql"})
+_SQL_BACKEND_CALL = re.compile(r"\bpg_(?:cancel|terminate)_backend\s*\(", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])(\s+)\S")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
+_CODE_INDENT = 4
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_]\w*=")
 _ANGLE_PLACEHOLDER = re.compile(r"<[A-Za-z][\w .,'-]*>")
 
@@ -45,40 +62,102 @@ class ShellCommand:
 def commands_in_markdown(lines: Sequence[str], first_line: int = 1) -> list[ShellCommand]:
     """Every shell command in ``lines`` (line ``first_line`` is ``lines[0]``)."""
     found: list[ShellCommand] = []
-    for text, line in _command_lines(lines):
-        found.extend(ShellCommand(seg, argv, line + first_line - 1) for seg, argv in split_command_line(text))
+    for text, line, is_sql in _command_lines(lines):
+        number = line + first_line - 1
+        if is_sql:
+            prompt = _PSQL_PROMPT.match(text)
+            statement = text[prompt.end():] if prompt else text
+            found.append(ShellCommand(text, ("psql", "-c", statement.strip()), number))
+            continue
+        found.extend(ShellCommand(seg, argv, number) for seg, argv in split_command_line(text))
     return [cmd for cmd in found if cmd.argv]
 
 
-def _command_lines(lines: Sequence[str]) -> Iterator[tuple[str, int]]:
+def _command_lines(lines: Sequence[str]) -> Iterator[tuple[str, int, bool]]:
     index = 0
+    list_indent: int | None = None  # text indent of the list item the current lines belong to
     while index < len(lines):
         fence = _FENCE.match(lines[index])
-        if not fence:
-            yield from _inline_commands(lines[index], index + 1)
-            index += 1
+        if fence:
+            end = index + 1
+            while end < len(lines) and not lines[end].strip().startswith(fence.group(1)):
+                end += 1
+            yield from _block_commands(lines[index + 1:end], index + 2, fence.group(2).lower())
+            index = end + 1
             continue
-        end = index + 1
-        while end < len(lines) and not lines[end].strip().startswith(fence.group(1)):
-            end += 1
-        yield from _block_commands(lines[index + 1:end], index + 2, fence.group(2).lower())
-        index = end + 1
+        code_indent = _CODE_INDENT + (list_indent or 0)
+        if _opens_indented_code(lines, index, code_indent):
+            end = _indented_block_end(lines, index, code_indent)
+            block = [line[code_indent:] if line.strip() else "" for line in lines[index:end]]
+            yield from _block_commands(block, index + 1, "")
+            index = end
+            continue
+        list_indent = _list_context(lines, index, list_indent)
+        yield from _inline_commands(lines[index], index + 1)
+        index += 1
 
 
-def _inline_commands(line: str, number: int) -> Iterator[tuple[str, int]]:
+def _indent(line: str) -> int:
+    expanded = line.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip())
+
+
+def _opens_indented_code(lines: Sequence[str], index: int, code_indent: int) -> bool:
+    """An indented code block starts here: deep enough, after a blank line, a heading or the start."""
+    line = lines[index]
+    if not line.strip() or _indent(line) < code_indent:
+        return False
+    previous = lines[index - 1] if index else ""
+    return not previous.strip() or bool(_HEADING.match(previous))
+
+
+def _indented_block_end(lines: Sequence[str], start: int, code_indent: int) -> int:
+    end = start
+    for number in range(start, len(lines)):
+        if lines[number].strip() and _indent(lines[number]) < code_indent:
+            break
+        if lines[number].strip():
+            end = number + 1
+    return end
+
+
+def _list_context(lines: Sequence[str], index: int, list_indent: int | None) -> int | None:
+    """The text indent of the list item ``lines[index]`` belongs to, or None outside lists."""
+    line = lines[index]
+    item = _LIST_ITEM.match(line.expandtabs(4))
+    if item:
+        gap = len(item.group(3))
+        return len(item.group(1)) + len(item.group(2)) + (gap if gap <= 4 else 1)
+    if not line.strip() or list_indent is None:
+        return list_indent
+    previous_blank = index > 0 and not lines[index - 1].strip()
+    if _HEADING.match(line) or (previous_blank and _indent(line) < list_indent):
+        return None  # a heading or an unindented paragraph after a blank line ends the list
+    return list_indent
+
+
+def _inline_commands(line: str, number: int) -> Iterator[tuple[str, int, bool]]:
     for span in _INLINE.findall(line):
         words = span.split()
         if len(words) >= 2 and words[0] in KNOWN_PROGRAMS:
-            yield span, number
+            yield span, number, False
 
 
-def _block_commands(block: Sequence[str], first: int, lang: str) -> Iterator[tuple[str, int]]:
-    prompted = any(_PROMPT.match(line) for line in block)
+def _block_commands(block: Sequence[str], first: int, lang: str) -> Iterator[tuple[str, int, bool]]:
+    """Command lines of a code block; the flag marks SQL statements (psql prompt or sql block)."""
+    prompted = any(_PROMPT.match(line) or _PSQL_PROMPT.match(line) for line in block)
     index = 0
     while index < len(block):
         raw, start = block[index], index
         prompt = _PROMPT.match(raw)
         index += 1
+        if _PSQL_PROMPT.match(raw):
+            yield raw.strip(), first + start, True
+            continue
+        if lang in _SQL_LANGS:
+            if _SQL_BACKEND_CALL.search(raw) and not _PSQL_CONTINUATION.match(raw):
+                yield raw.strip(), first + start, True
+            continue
         if prompted and not prompt:
             continue
         text = raw[prompt.end():] if prompt else raw.strip()
@@ -86,7 +165,7 @@ def _block_commands(block: Sequence[str], first: int, lang: str) -> Iterator[tup
             text = text.rstrip().removesuffix("\\") + " " + block[index].strip()
             index += 1
         if prompted or _looks_like_command(text, lang):
-            yield text.strip(), first + start
+            yield text.strip(), first + start, False
 
 
 def _looks_like_command(text: str, lang: str) -> bool:
@@ -109,7 +188,8 @@ def _strip_prefixes(argv: Sequence[str]) -> list[str]:
 
 def split_command_line(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Split a line into simple commands: ``[(segment_text, argv), ...]``."""
-    return [(seg.strip(), tuple(_strip_prefixes(argv))) for seg, argv in _Lexer(text).segments()]
+    segments = _Lexer(normalize_templates(text)).segments()
+    return [(seg.strip(), tuple(_strip_prefixes(argv))) for seg, argv in segments]
 
 
 class _Lexer:
