@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from copilot.approvals_recovery import OPEN, ServiceBase, required_approvals
 from copilot.domain import (
     Action,
     ActionState,
@@ -35,13 +36,12 @@ from copilot.domain import (
     ToolCall,
 )
 from copilot.errors import CopilotError, LockHeld, PolicyDenied, StateError, UserInputError
-from copilot.execution.locks import DEFAULT_LEASE_SECONDS, lock_holder, lock_target
+from copilot.execution import DEFAULT_LEASE_SECONDS, lock_holder, lock_target, run_executor
 from copilot.ports import Executor
 
 log = logging.getLogger(__name__)
 
 INFLIGHT = (ActionState.APPROVED, ActionState.EXECUTING)
-OPEN = (ActionState.PROPOSED, ActionState.APPROVED)
 
 
 class GuardPort(Protocol):
@@ -103,24 +103,7 @@ class _LostRace(Exception):
     """Another worker moved the action first; roll back quietly."""
 
 
-def required_approvals(decision: Decision) -> int:
-    """Approvals needed before running: a mutating call always needs at least one (invariant 1)."""
-    floor = 1 if decision.mutating or decision.outcome == "needs_approval" else 0
-    return max(decision.approvals_required, floor)
-
-
-def audit_context(action: Action, decision: Decision | None = None, **extra: Any) -> dict[str, Any]:
-    """What every audit record of an action carries: call, decision reasons, planner, prompt hash."""
-    decision = decision or action.decision
-    return {
-        "tool": action.call.tool, "args": action.call.args, "target": lock_target(action),
-        "requester": action.requester.name, "outcome": decision.outcome, "reasons": list(decision.reasons),
-        "risk": decision.risk, "approvals_required": required_approvals(decision),
-        "planner": action.planner, "prompt_hash": action.prompt_hash, **extra,
-    }
-
-
-class ActionService:
+class ActionService(ServiceBase):
     """Runs the state machine over a transactional store, a guard and an executor registry."""
 
     def __init__(self, store: TransactionalStore, guard: GuardPort, executors: ExecutorLookup, *,
@@ -211,6 +194,8 @@ class ActionService:
         """Record one approval (guard re-run first); runs the action once enough approvals are in.
 
         The same idempotency key again returns the action as it stands: never a second approval or run.
+        Pressing Approve on an action already approved (say it waited on a held lock) starts it only
+        for someone the policy lets approve it; who started it is audited (``run_requested``).
         """
         if not idempotency_key:
             raise UserInputError("approve needs an idempotency key; send one unique key per click")
@@ -227,6 +212,8 @@ class ActionService:
             elif seen is None and action.state in (ActionState.REJECTED, ActionState.EXPIRED):
                 raise StateError(f"action {action_id} is {action.state.value}; it cannot be approved. "
                                  "Propose the call again")
+            elif action.state is ActionState.APPROVED:
+                self._request_run_locked(tx, action, approver, deferred)
         if deferred.error is not None:
             raise deferred.error
         return self.execute(action_id, approver)
@@ -257,6 +244,19 @@ class ActionService:
         if new_state is ActionState.APPROVED:
             approvers = [a.approver for a in action.approvals] + [approver.name]
             self._audit(tx, "approved", approver.name, action, decision, approvers=approvers)
+
+    def _request_run_locked(self, tx: StoreTransaction, action: Action, presser: Principal,
+                            deferred: _Deferred) -> None:
+        """No approval is added: the presser only asks an approved action to start, so they must be
+        someone who may approve it (a viewer's click never runs anything)."""
+        refused = self.guard.check_approver(action.call, action.decision, presser, action.requester)
+        if refused:
+            self._audit(tx, "run_refused", presser.name, action, refused=refused)
+            deferred.error = PolicyDenied(f"{presser.name} cannot start this approved action: "
+                                          f"{'; '.join(refused)}", refused)
+            return
+        self._audit(tx, "run_requested", presser.name, action,
+                    approvers=[a.approver for a in action.approvals])
 
     def _recheck(self, tx: StoreTransaction, action: Action, principal: Principal,
                  deferred: _Deferred) -> Decision | None:
@@ -305,7 +305,11 @@ class ActionService:
     # ------------------------------------------------------------------ execute
 
     def execute(self, action_id: str, principal: Principal) -> Action:
-        """Run an approved action at most once; a no-op for any other state. Raises LockHeld."""
+        """Run an approved action at most once; a no-op for any other state. Raises LockHeld.
+
+        The caller has authorised ``principal`` (``approve`` does; ``propose`` runs only what the
+        policy allows at once). The start re-checks the guard and the approvals recorded.
+        """
         action = self.get(action_id)
         if action.state is not ActionState.APPROVED:
             return action
@@ -314,7 +318,7 @@ class ActionService:
             started = self._mark_executing(action_id, principal)
         except _LostRace:
             return self.get(action_id)
-        result = _run_executor(executor, started.call, dry_run=False)
+        result = run_executor(executor, started.call, dry_run=False)
         self._record_result(started, principal, result)
         return self.get(action_id)
 
@@ -340,6 +344,12 @@ class ActionService:
 
     def _start_locked(self, tx: StoreTransaction, action: Action, principal: Principal,
                       deferred: _Deferred) -> None:
+        needed = required_approvals(action.decision)
+        if len(action.approvals) < needed:  # invariant 1, even for a row written around the service
+            self._audit(tx, "start_refused", principal.name, action, approvals=len(action.approvals))
+            deferred.error = StateError(f"action {action.id} is approved but holds {len(action.approvals)} "
+                                        f"of the {needed} approvals it needs; it will not run")
+            return
         target = lock_target(action)
         try:
             tx.acquire_lock(target, action.id, lock_holder(action, principal.name), self.lock_lease_seconds)
@@ -362,95 +372,3 @@ class ActionService:
             self._audit(tx, "result", principal.name, action, ok=result.ok, error=result.error,
                         output=result.output, state=state.value if done else "unknown (result arrived late)")
         log.info("executed action=%s tool=%s ok=%s", action.id, action.call.tool, result.ok)
-
-    def dry_run(self, action_id: str, principal: Principal) -> ExecutionResult:
-        """Ask the executor what the call would do; changes no state, leaves an audit record."""
-        action = self.get(action_id)
-        result = _run_executor(self.executors.for_tool(action.call.tool), action.call, dry_run=True)
-        with self.store.transaction() as tx:
-            self._audit(tx, "dry_run", principal.name, action, ok=result.ok, error=result.error,
-                        output=result.output)
-        return result
-
-    # ------------------------------------------------------------------ housekeeping
-
-    def expire_due(self) -> list[Action]:
-        """Expire every open action past its ttl."""
-        now = self.clock()
-        expired: list[Action] = []
-        with self.store.transaction() as tx:
-            for action in tx.actions_in(OPEN):
-                if action.expires_at is not None and now >= action.expires_at and tx.set_state(
-                        action.id, expected=OPEN, new=ActionState.EXPIRED):
-                    self._audit(tx, "expired", "system", action, reason="ttl passed without enough approvals")
-                    expired.append(action.model_copy(update={"state": ActionState.EXPIRED}))
-        return expired
-
-    def recover(self, *, older_than_seconds: float = 0) -> list[Action]:
-        """At start-up: every ``executing`` action with no result becomes ``unknown``; never re-run.
-
-        With several replicas, pass ``older_than_seconds`` (e.g. the lock lease) so one replica's
-        start-up does not claim another's live execution.
-        """
-        cutoff = self.clock() - timedelta(seconds=older_than_seconds)
-        found: list[Action] = []
-        with self.store.transaction() as tx:
-            for action in tx.actions_in([ActionState.EXECUTING], updated_before=cutoff):
-                if tx.set_state(action.id, expected=[ActionState.EXECUTING], new=ActionState.UNKNOWN):
-                    tx.release_lock(lock_target(action), action.id)
-                    self._audit(tx, "unknown", "system", action,
-                                reason=f"execution was interrupted; check {lock_target(action)} by hand. "
-                                       "It will not be re-run")
-                    found.append(action.model_copy(update={"state": ActionState.UNKNOWN}))
-        for action in found:
-            log.warning("action=%s tool=%s was executing at a crash: state unknown, needs a human check",
-                        action.id, action.call.tool)
-        return found
-
-    def resolve_unknown(self, action_id: str, principal: Principal, *, succeeded: bool, note: str) -> Action:
-        """After someone who may approve it checked an ``unknown`` action's target, record what they found.
-
-        Runs nothing.
-        """
-        if not note.strip():
-            raise UserInputError("say what you checked on the target (note) when resolving an unknown action")
-        new = ActionState.SUCCEEDED if succeeded else ActionState.FAILED
-        with self.store.transaction() as tx:
-            action = self._locked(tx, action_id)
-            refused = self.guard.check_approver(action.call, action.decision, principal, action.requester)
-            if refused:
-                raise PolicyDenied(f"{principal.name} cannot resolve: {'; '.join(refused)}", refused)
-            if not tx.set_state(action_id, expected=[ActionState.UNKNOWN], new=new,
-                                result={"ok": succeeded, "resolved_by": principal.name, "note": note}):
-                raise StateError(f"action {action_id} is {action.state.value}, not unknown; "
-                                 "nothing to resolve")
-            self._audit(tx, "resolved", principal.name, action, state=new.value, note=note)
-        return self.get(action_id)
-
-    def get(self, action_id: str) -> Action:
-        action = self.store.get_action(action_id)
-        if action is None:
-            raise UserInputError(f"no action {action_id!r}; list actions to find its id")
-        return action
-
-    # ------------------------------------------------------------------ helpers
-
-    def _locked(self, tx: StoreTransaction, action_id: str) -> Action:
-        action = tx.lock_action(action_id)
-        if action is None:
-            raise UserInputError(f"no action {action_id!r}; list actions to find its id")
-        return action
-
-    @staticmethod
-    def _audit(tx: StoreTransaction, kind: str, principal: str, action: Action,
-               decision: Decision | None = None, **extra: Any) -> None:
-        tx.append_audit(kind, principal=principal, action_id=action.id,
-                        payload=audit_context(action, decision, **extra))
-
-
-def _run_executor(executor: Executor, call: ToolCall, *, dry_run: bool) -> ExecutionResult:
-    try:
-        return executor.execute(call, dry_run=dry_run)
-    except Exception as exc:  # edge: a backend failure becomes a failed result, never a lost one
-        log.warning("executor=%s tool=%s raised %s", executor.name, call.tool, type(exc).__name__)
-        return ExecutionResult(ok=False, dry_run=dry_run, error=f"{type(exc).__name__}: {exc}")

@@ -55,7 +55,12 @@ class Planner(Protocol):
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs an approved call against a backend. Must support dry_run where the backend can."""
+    """Runs an approved call against a backend, or dry-runs it where the backend can.
+
+    ``execute(call, dry_run=True)`` must change nothing. A backend without a dry run returns
+    ``ExecutionResult(ok=False, dry_run=True, error="dry run not supported")``
+    (``copilot.execution.dry_run_not_supported()``) and never runs the call instead.
+    """
 
     name: str
 

@@ -2,6 +2,9 @@
 
 - Parallel approvals cannot both pass the blast-radius limit: reading the in-flight calls and the
   transition are serialised, and the start re-checks the guard against what is in flight then.
+- Dry runs: only open, non-denied actions, only for someone the guard lets request the call; a
+  backend without a dry run answers so and runs nothing.
+- Approve pressed on an already approved action starts it only for someone who may approve it.
 - ``audit verify`` reads head and log from one snapshot: a concurrent append is no tamper alarm.
 - A missing chain head is a FAIL naming it; ``--expect-head SEQ:HASH`` catches a truncated tail.
 - ``audit export --output`` to an unwritable path is one clear line.
@@ -24,8 +27,8 @@ from copilot.approvals import ActionService
 from copilot.catalog import Catalog
 from copilot.cli import app
 from copilot.domain import ActionState, Decision, Evidence, ExecutionResult, Principal, ToolCall
-from copilot.errors import LockHeld, PolicyDenied
-from copilot.execution import ExecutorRegistry, lock_target
+from copilot.errors import LockHeld, PolicyDenied, StateError
+from copilot.execution import ExecutorRegistry, RecordingExecutor, lock_target
 from copilot.guard import Guard
 from copilot.policy import load_policy
 from copilot.store import SqlStore
@@ -35,6 +38,7 @@ BOB = Principal(name="bob", roles=frozenset({"sre-lead"}))
 CAROL = Principal(name="carol", roles=frozenset({"admin"}))
 ERIN = Principal(name="erin", roles=frozenset({"sre-lead"}))
 DAVE = Principal(name="dave", roles=frozenset({"viewer"}))
+ALICE = Principal(name="alice", roles=frozenset({"oncall"}))
 NODE_DOWN = [Evidence(key="node_ready", value=0)]
 
 
@@ -88,6 +92,15 @@ class OverlapExecutor:
         with self._lock:
             self.active -= 1
         return ExecutionResult(ok=True, dry_run=dry_run)
+
+
+def restart(deployment: str) -> ToolCall:
+    return ToolCall(tool="restart_deployment", args={"namespace": "shop", "deployment": deployment},
+                    evidence=NODE_DOWN)
+
+
+def kinds_and_principals(store: SqlStore, action_id: str) -> list[tuple[str, str | None]]:  # noqa: F811
+    return [(e.kind, e.principal) for e in store.audit_events(action_id=action_id)]
 
 
 @pytest.fixture()
@@ -256,3 +269,89 @@ def test_an_approved_drain_does_not_start_while_another_is_executing(store: SqlS
     assert executor.runs == []
     kinds = [e.kind for e in store.audit_events(action_id=waiting.id)]
     assert kinds[-2:] == ["decision", "rejected"]
+
+
+# --------------------------------------------------------------------------- dry runs
+
+
+@pytest.fixture()
+def recorder() -> RecordingExecutor:
+    return RecordingExecutor()
+
+
+@pytest.fixture()
+def service(store: SqlStore, meeting_guard: MeetingGuard,  # noqa: F811
+            recorder: RecordingExecutor) -> ActionService:
+    return ActionService(store, meeting_guard, ExecutorRegistry([recorder]))
+
+
+def test_dry_run_of_a_guard_denied_action_reaches_no_executor(service: ActionService, store: SqlStore,  # noqa: F811
+                                                              recorder: RecordingExecutor) -> None:
+    denied = service.propose(ToolCall(tool="delete_pod", args={"namespace": "kube-system", "pod": "etcd-0"},
+                                      evidence=NODE_DOWN), ALICE)
+    assert denied.state is ActionState.REJECTED
+    for who in (DAVE, ALICE, CAROL):
+        with pytest.raises(StateError, match="only proposed or approved"):
+            service.dry_run(denied.id, who)
+    assert recorder.runs == []
+    assert kinds_and_principals(store, denied.id)[-1] == ("dry_run_refused", "carol")
+
+
+def test_dry_run_needs_request_permission_for_the_call(service: ActionService, store: SqlStore,  # noqa: F811
+                                                       recorder: RecordingExecutor) -> None:
+    action = service.propose(restart("checkout"), ALICE)
+    with pytest.raises(PolicyDenied, match="dave cannot dry-run restart_deployment"):
+        service.dry_run(action.id, DAVE)
+    assert recorder.runs == []
+    result = service.dry_run(action.id, ALICE)
+    assert result.ok and result.dry_run and [r.dry_run for r in recorder.runs] == [True]
+    assert [k for k, _ in kinds_and_principals(store, action.id)][-2:] == ["dry_run_refused", "dry_run"]
+    service.approve(action.id, BOB, idempotency_key=key())
+    with pytest.raises(StateError, match="succeeded"):
+        service.dry_run(action.id, BOB)  # finished: nothing left to dry-run
+    assert len(recorder.runs) == 2 and len(recorder.real_runs) == 1
+
+
+def test_backend_without_a_dry_run_says_so_and_runs_nothing(store: SqlStore,  # noqa: F811
+                                                             meeting_guard: MeetingGuard) -> None:
+    backend = RecordingExecutor(supports_dry_run=False)
+    service = ActionService(store, meeting_guard, ExecutorRegistry([backend]))
+    action = service.propose(restart("checkout"), ALICE)
+    result = service.dry_run(action.id, ALICE)
+    assert (result.ok, result.dry_run, result.error) == (False, True, "dry run not supported")
+    assert backend.runs == []
+    assert service.get(action.id).state is ActionState.PROPOSED
+
+
+# --------------------------------------------------------------------------- Approve on an approved action
+
+
+def test_approve_on_an_approved_action_starts_it_only_for_an_approver(service: ActionService,  # noqa: F811
+                                                                       store: SqlStore,  # noqa: F811
+                                                                       recorder: RecordingExecutor) -> None:
+    """It waited on a held lock; once free, a viewer's click runs nothing, an approver's starts it."""
+    action = service.propose(restart("cart"), ALICE)
+    with store.transaction() as tx:
+        tx.acquire_lock(lock_target(action), "other", "a deploy", 600)
+    with pytest.raises(LockHeld):
+        service.approve(action.id, BOB, idempotency_key=key())
+    with store.transaction() as tx:
+        tx.release_lock(lock_target(action), "other")
+    with pytest.raises(PolicyDenied, match="dave cannot start this approved action"):
+        service.approve(action.id, DAVE, idempotency_key=key())
+    assert service.get(action.id).state is ActionState.APPROVED and recorder.runs == []
+    assert service.approve(action.id, ERIN, idempotency_key=key()).state is ActionState.SUCCEEDED
+    trail = kinds_and_principals(store, action.id)
+    assert ("run_refused", "dave") in trail
+    assert trail[-3:] == [("run_requested", "erin"), ("executing", "erin"), ("result", "erin")]
+    assert len(recorder.real_runs) == 1 and len(service.get(action.id).approvals) == 1
+
+
+def test_an_action_stored_approved_without_approvals_never_runs(service: ActionService,  # noqa: F811
+                                                                store: SqlStore,  # noqa: F811
+                                                                recorder: RecordingExecutor) -> None:
+    proposed = service.propose(restart("checkout"), ALICE)
+    store.save_action(proposed.model_copy(update={"id": "forged", "state": ActionState.APPROVED}))
+    with pytest.raises(StateError, match="0 of the 1 approvals"):
+        service.execute("forged", ALICE)
+    assert service.get("forged").state is ActionState.APPROVED and recorder.runs == []
