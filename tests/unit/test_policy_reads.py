@@ -16,7 +16,7 @@ import yaml
 
 from copilot import argtypes
 from copilot.catalog import Catalog
-from copilot.domain import Principal, ToolSpec
+from copilot.domain import Principal, Risk, ToolSpec
 from copilot.policy import Policy, parse_policy
 from copilot.policy_reads import Reads, analyze, context_key, role_gates
 
@@ -296,7 +296,7 @@ def test_cached_and_sliced_verdicts_equal_fresh_cedar_on_the_full_policy_set(
         who = Principal(name=rng.choice(users), roles=frozenset(rng.sample(roles, rng.randrange(0, 3))))
         kind = "approve" if rng.random() < 0.25 else "request"
         target = rng.choice(["friday", "t-1", "t-2"]) if rng.random() < 0.2 else spec.name
-        risk = rng.choice(["low", "medium", "high"])
+        risk: Risk = rng.choice(["low", "medium", "high"])
         args = _random_args(spec, rng)
         for _sibling in range(4):
             environment = policy.environment_for(args.get("namespace"), target)

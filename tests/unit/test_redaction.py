@@ -11,6 +11,7 @@ import random
 import re
 import string
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -341,7 +342,7 @@ def test_secret_key_kind(key: str, kind: str | None) -> None:
 
 
 def test_redact_obj_masks_by_key_and_by_content() -> None:
-    obj = {
+    obj: dict[str, Any] = {
         "tool": "get_logs",
         "args": {"namespace": "shop", "pod": "api-5c9d7b8f6-zzx9w"},
         "headers": {"Authorization": "Bearer 6f1c2d9e8a7b4c3d2e1f0a9b", "Accept": "json"},
