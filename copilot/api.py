@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from copilot import __version__
 from copilot.approvals import ActionService
-from copilot.compose import build_catalog, build_guard
+from copilot.compose import build_catalog, build_guard, shipped_runbook_risks
 from copilot.execution import DEFAULT_LEASE_SECONDS, ExecutorRegistry
 from copilot.execution.recording import RecordingExecutor
 from copilot.ports import Executor
@@ -34,7 +34,7 @@ def create_app(settings: Settings, *, executors: list[Executor] | None = None) -
     """
     settings.ensure_home()
     catalog = build_catalog(settings)
-    guard = build_guard(settings, catalog)
+    guard = build_guard(settings, catalog, shipped_runbook_risks(settings))
     registry = ExecutorRegistry(executors if executors is not None else [RecordingExecutor()])
 
     @asynccontextmanager

@@ -45,6 +45,24 @@ def build_guard(
     return Guard(catalog, load_policy(settings.policy_file, catalog), runbook_risks)
 
 
+def shipped_runbook_risks(settings: Settings) -> dict[str, Risk]:
+    """``runbook_risk_map`` of the shipped knowledge folder, read from front matter alone (no index,
+    no embeddings), for guards built outside a Suggester: the API's and the demo's approval path,
+    and ``copilot guard check``. A runbook that does not parse is left out (the index reports it)."""
+    from copilot.retrieval.markdown import RunbookError, parse_runbook
+
+    folder = Path(settings.knowledge_dir)
+    documents = []
+    for path in sorted(folder.rglob("*.md")) if folder.is_dir() else []:
+        try:
+            doc, _ = parse_runbook(path.read_text(encoding="utf-8"), path.relative_to(folder).as_posix())
+        except (OSError, UnicodeDecodeError, RunbookError) as exc:
+            log.warning("runbook %s skipped for the risk map: %s", path, exc)
+            continue
+        documents.append(doc)
+    return runbook_risk_map(documents)
+
+
 def runbook_risk_map(documents: Iterable[RunbookDoc]) -> dict[str, Risk]:
     """Runbook reference -> declared risk, for every runbook that declares one. References: the doc
     id, the file name with and without .md, and the title (the guard compares them case-blind)."""

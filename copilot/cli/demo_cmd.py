@@ -86,7 +86,7 @@ def _approve_one(settings: Settings, suggestion: Suggestion) -> Action | None:
     """Record situation 1's suggestion with its (redacted) request context, propose its calls, and
     approve the first mutating one; the verdict is then exportable with `copilot eval export-feedback`."""
     from copilot.approvals import ActionService
-    from copilot.compose import build_catalog, build_guard
+    from copilot.compose import build_catalog, build_guard, shipped_runbook_risks
     from copilot.execution import ExecutorRegistry
     from copilot.execution.recording import RecordingExecutor
     from copilot.store import SqlStore
@@ -102,8 +102,8 @@ def _approve_one(settings: Settings, suggestion: Suggestion) -> Action | None:
     store = SqlStore.from_settings(settings)
     try:
         executors = ExecutorRegistry([RecordingExecutor()])
-        service = ActionService(store, build_guard(settings, catalog), executors,
-                                ttl_default=settings.approval_ttl_s)
+        guard = build_guard(settings, catalog, shipped_runbook_risks(settings))
+        service = ActionService(store, guard, executors, ttl_default=settings.approval_ttl_s)
         bob = Principal(name="bob", roles=frozenset({"sre-lead"}))
         carol = Principal(name="carol", roles=frozenset({"sre-lead"}))
         actions = service.propose_suggestion(request, suggestion, request.principal)

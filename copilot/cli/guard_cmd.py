@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from copilot.catalog import load_catalog
 from copilot.cli.common import cli_errors
+from copilot.compose import shipped_runbook_risks
 from copilot.domain import Principal, ToolCall
 from copilot.errors import UserInputError
 from copilot.guard import Guard
@@ -78,5 +79,6 @@ def check(
         tools = load_catalog(catalog or settings.catalog_dir)
         rules = load_policy(policy or settings.policy_file, tools)
         principal = Principal(name=as_, roles=_names(roles), groups=_names(groups))
-        decision = Guard(tools, rules).check(tool_call, principal, require_grounding=require_grounding)
+        guard = Guard(tools, rules, shipped_runbook_risks(settings))
+        decision = guard.check(tool_call, principal, require_grounding=require_grounding)
         typer.echo(decision.model_dump_json(indent=2))
