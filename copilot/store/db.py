@@ -2,8 +2,10 @@
 
 Writers open their transaction with ``write_transaction``. On SQLite that emits ``BEGIN IMMEDIATE``,
 which takes the database write lock up front, so two writers (threads or processes) queue on the
-busy timeout instead of failing on a lock upgrade. On PostgreSQL it is a plain transaction; row locks
-(``SELECT ... FOR UPDATE``) serialise what must be serialised.
+busy timeout instead of failing on a lock upgrade. On PostgreSQL it is a plain READ COMMITTED
+transaction; row locks (``SELECT ... FOR UPDATE``) and one advisory lock over the in-flight actions
+(``SqlTransaction.lock_inflight``) serialise what must be serialised. ``snapshot_transaction`` gives
+a reader one consistent view (REPEATABLE READ) for checks that span several statements.
 """
 
 from __future__ import annotations
