@@ -1,4 +1,4 @@
-"""Chroma adapter: chunk vectors, runbook profile vectors, and whole documents (the source of truth).
+"""Chroma adapter: chunk vectors and whole documents (the source of truth).
 
 Embedded ``PersistentClient`` at ``Settings().chroma_path`` by default; ``COPILOT_CHROMA_URL``
 switches to a ``chroma run`` server through ``HttpClient``, with the same code. ``ephemeral``
@@ -29,7 +29,6 @@ from copilot.settings import Settings
 log = logging.getLogger(__name__)
 CHUNKS = "copilot_chunks"
 DOCS = "copilot_docs"
-PROFILES = "copilot_profiles"
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,6 @@ class ChromaStore:
         function = MiniLMEmbeddingFunction()
         self._chunks = self._client.get_or_create_collection(
             CHUNKS, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
-        self._profiles = self._client.get_or_create_collection(
-            PROFILES, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
         self._docs = self._client.get_or_create_collection(DOCS, embedding_function=function)
         self._batch = int(self._client.get_max_batch_size())
 
@@ -90,9 +87,8 @@ class ChromaStore:
                 out.append(StoredDoc(doc, str(meta["root"]), str(meta["hash"])))
         return sorted(out, key=lambda stored: stored.doc.doc_id)
 
-    def put(self, stored: Sequence[StoredDoc], vectors: np.ndarray, profiles: np.ndarray) -> None:
-        """Replace these documents (and their chunks); ``vectors`` holds one row per chunk, in order,
-        ``profiles`` one row per document."""
+    def put(self, stored: Sequence[StoredDoc], vectors: np.ndarray) -> None:
+        """Replace these documents (and their chunks); ``vectors`` holds one row per chunk, in order."""
         self.delete([s.doc.doc_id for s in stored])
         chunks = [chunk for s in stored for chunk in s.doc.chunks]
         for start in range(0, len(chunks), self._batch):
@@ -101,7 +97,6 @@ class ChromaStore:
                 ids=[c.chunk_id for c in batch], embeddings=vectors[start:start + len(batch)],
                 metadatas=[{"doc_id": c.doc_id, "section": c.section} for c in batch],
             )
-        self.put_profiles([s.doc.doc_id for s in stored], profiles)
         for start in range(0, len(stored), self._batch):
             docs = list(stored[start:start + self._batch])
             self._docs.add(
@@ -115,23 +110,7 @@ class ChromaStore:
             part = list(doc_ids[start:start + 500])
             if part:
                 self._chunks.delete(where={"doc_id": {"$in": part}})
-                self._profiles.delete(ids=part)
                 self._docs.delete(ids=part)
-
-    def missing_profiles(self, doc_ids: Sequence[str]) -> list[str]:
-        """Those of ``doc_ids`` without a runbook profile vector (stores written before profiles)."""
-        if int(self._profiles.count()) >= len(doc_ids):
-            return []
-        have: set[str] = set()
-        total = self._profiles.count()
-        for offset in range(0, total, 1000):
-            have.update(self._profiles.get(include=[], limit=1000, offset=offset)["ids"])
-        return [doc_id for doc_id in doc_ids if doc_id not in have]
-
-    def put_profiles(self, doc_ids: Sequence[str], profiles: np.ndarray) -> None:
-        for start in range(0, len(doc_ids), self._batch):
-            part = list(doc_ids[start:start + self._batch])
-            self._profiles.upsert(ids=part, embeddings=profiles[start:start + len(part)])
 
     def nearest(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> dict[str, float]:
         """``{chunk id: cosine similarity}`` of the ``n`` chunks nearest to ``vector`` (HNSW, so
@@ -139,13 +118,6 @@ class ChromaStore:
         if doc_ids is None:
             return self._query(self._chunks, vector, n)
         return self._query(self._chunks, vector, n, doc_ids, where={"doc_id": {"$in": list(doc_ids)}})
-
-    def nearest_profiles(self, vector: np.ndarray, n: int,
-                         doc_ids: Sequence[str] | None = None) -> dict[str, float]:
-        """``{doc id: cosine similarity}`` of the ``n`` runbook profiles nearest to ``vector``."""
-        if doc_ids is None:
-            return self._query(self._profiles, vector, n)
-        return self._query(self._profiles, vector, n, doc_ids, ids=list(doc_ids))
 
     @staticmethod
     def _query(collection: Any, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None,

@@ -3,8 +3,9 @@
 Each chunk is indexed with its context: the runbook title and alert names (CamelCase split into
 words for the dense model) and its heading path, then its text. BM25 weights the title, alert
 names and headings above the body by repeating them (a simple BM25F). Each runbook also gets a
-dense *profile* (title, alert names, the opening of its Meaning section) and a small BM25 index
-of how much of its title and alert names a query covers.
+small index of how much of its title and alert names a query covers. (A dense per-runbook
+"profile" ranker was tried and earned weight 0 on the tuning half, so it was removed: it cost an
+embedding per runbook and a second Chroma collection.)
 
 Fusion is a convex combination of standardised scores: every ranker returns its top runbooks
 with raw scores, the scores are turned into z-scores within that list (a runbook the ranker did
@@ -26,10 +27,9 @@ from copilot.domain import RetrievedChunk, RunbookDoc
 from copilot.retrieval.bm25 import tokenize
 
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_PROFILE_SECTIONS = ("meaning", "overview", "summary", "description")
 
 LEXICAL = ("chunk_bm25", "doc_bm25", "name_coverage")
-DENSE = ("chunk_dense", "profile_dense")
+DENSE = ("chunk_dense",)
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,18 @@ class Tuning:
     heading_weight: int = 2
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
-    profile_chars: int = 500  # how much of the Meaning section the runbook profile embeds
-    # fusion weights (convex: they sum to 1); profile_dense earned no weight on the tuning half
+    # fusion weights (convex: they sum to 1)
     chunk_bm25: float = 0.1
     doc_bm25: float = 0.2
     name_coverage: float = 0.2
     chunk_dense: float = 0.5
-    profile_dense: float = 0.0
     alert_boost: float = 100.0  # added to a runbook answering the given alert name: it comes first
+    # diversity: the fused best runbook and the best ``leader_depth`` runbooks of each ranker in
+    # ``leader_sources`` are kept within the first ``leader_slots`` runbooks (0: off), so a runbook
+    # one ranker is sure about is not buried by the others (hybrid mode only)
+    leader_slots: int = 5
+    leader_sources: tuple[str, ...] = LEXICAL + DENSE
+    leader_depth: int = 2
 
     def weights(self, mode: str) -> dict[str, float]:
         """Fusion weight per ranker for ``hybrid``, ``bm25`` (lexical rankers) or ``dense``."""
@@ -77,17 +81,6 @@ def embedding_text(chunk: RetrievedChunk) -> str:
     headings = " > ".join(h for h in chunk.heading_path if h != chunk.title)
     head = ". ".join(part for part in (title, ", ".join(alerts), headings) if part)
     return f"{head}\n{chunk.text}"
-
-
-def profile_text(doc: RunbookDoc, chars: int = DEFAULT_TUNING.profile_chars) -> str:
-    """A runbook's dense profile: title, alert names, then the opening of its Meaning section
-    (else of its first chunk)."""
-    title = humanize(doc.title)
-    alerts = ", ".join(humanize(a) for a in doc.alert_names if humanize(a) != title)
-    opening = next((c.text for c in doc.chunks if c.section.casefold() in _PROFILE_SECTIONS), "")
-    if not opening and doc.chunks:
-        opening = doc.chunks[0].text
-    return f"{title}. {alerts}\n{opening[:chars]}"
 
 
 def bm25_tokens(chunk: RetrievedChunk, tuning: Tuning = DEFAULT_TUNING) -> list[str]:
@@ -130,6 +123,18 @@ def fuse(rankings: Sequence[tuple[Mapping[int, float], float]]) -> dict[int, flo
     used = [(standardize(scores), weight) for scores, weight in rankings if weight and scores]
     items = {item for (z, _), _ in used for item in z}
     return {item: sum(weight * z.get(item, floor) for (z, floor), weight in used) for item in items}
+
+
+def reserve_leaders(order: Sequence[int], leaders: Sequence[int], slots: int) -> list[int]:
+    """``order`` (best first) with each of ``leaders`` among the first ``slots`` items: the window
+    keeps the leaders plus the best of the rest, in their fused order, so a leader from further
+    down lands at the end of the window. Nothing changes when the leaders are already inside."""
+    wanted = [item for item in dict.fromkeys(leaders) if item in order][:max(slots, 0)]
+    if all(item in order[:slots] for item in wanted):
+        return list(order)
+    rest = [item for item in order if item not in wanted]
+    chosen = set(wanted) | set(rest[:slots - len(wanted)])
+    return [item for item in order if item in chosen] + [item for item in order if item not in chosen]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[int], float]], k: float) -> dict[int, float]:

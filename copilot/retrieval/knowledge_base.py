@@ -19,7 +19,7 @@ from copilot.errors import UserInputError
 from copilot.retrieval.chroma_store import ChromaStore, StoredDoc
 from copilot.retrieval.command_map import CommandMapper
 from copilot.retrieval.embeddings import EmbeddingCache
-from copilot.retrieval.hybrid import DEFAULT_TUNING, Tuning, embedding_text, profile_text
+from copilot.retrieval.hybrid import DEFAULT_TUNING, Tuning, embedding_text
 from copilot.retrieval.ingest import (
     IngestReport,
     SkippedFile,
@@ -139,7 +139,7 @@ class KnowledgeBase:
             if clash is not None and clash.root != stored.root:
                 log.warning("doc %s from %s replaces the one from %s", stored.doc.doc_id, stored.root,
                             clash.root)
-        self._store.put(docs, vectors, self._profile_vectors([stored.doc for stored in docs]))
+        self._store.put(docs, vectors)
         self._stored.update({stored.doc.doc_id: stored for stored in docs})
         self._index = None
 
@@ -152,16 +152,8 @@ class KnowledgeBase:
         stored = self._stored.get(doc_id)
         return stored.doc if stored else None
 
-    def _profile_vectors(self, docs: Sequence[RunbookDoc]) -> np.ndarray:
-        return self._cache.embed([profile_text(doc, self.tuning.profile_chars) for doc in docs])
-
     def _ensure_index(self) -> SearchIndex:
         if self._index is None:
-            missing = self._store.missing_profiles(list(self._stored))
-            if missing:  # a store written before runbook profiles existed
-                log.info("adding %d runbook profiles", len(missing))
-                docs = [self._stored[doc_id].doc for doc_id in missing]
-                self._store.put_profiles(missing, self._profile_vectors(docs))
             self._index = SearchIndex(self.documents(), self.tuning)
         return self._index
 

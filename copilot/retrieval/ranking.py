@@ -1,13 +1,12 @@
 """Hybrid search over an in-memory index of the stored runbooks plus Chroma's vector search.
 
-Five rankers each return their best runbooks with raw scores:
+Four rankers each return their best runbooks with raw scores:
 
 - chunk BM25: the best chunks by BM25, each runbook scored by its best chunk;
 - runbook BM25: BM25 over whole runbooks;
 - name coverage: how much of a runbook's title and alert names the query covers;
 - chunk dense: Chroma's HNSW nearest chunks (``n_results`` capped), each runbook scored by its
-  nearest chunk;
-- profile dense: Chroma's nearest runbook profiles (title, alert names, Meaning opening).
+  nearest chunk.
 
 ``hybrid.fuse`` combines them per runbook; a runbook's chunks then come in the order of their
 own fused chunk-level score. Only documents that contain a query term are scored by BM25 and
@@ -25,7 +24,14 @@ from copilot.domain import RetrievedChunk, RunbookDoc
 from copilot.retrieval.bm25 import BM25Index, CoverageIndex, tokenize, top_scores
 from copilot.retrieval.chroma_store import ChromaStore
 from copilot.retrieval.embeddings import EmbeddingCache
-from copilot.retrieval.hybrid import Tuning, bm25_tokens, doc_tokens, fuse, title_tokens
+from copilot.retrieval.hybrid import (
+    Tuning,
+    bm25_tokens,
+    doc_tokens,
+    fuse,
+    reserve_leaders,
+    title_tokens,
+)
 
 Ranking = dict[int, float]  # item position -> raw score, best first
 
@@ -83,7 +89,7 @@ class HybridRanker:
         if query.strip():
             if any(weights[name] for name in ("chunk_bm25", "doc_bm25", "name_coverage") if name in weights):
                 self._lexical(query, scope, chunk_rankings, doc_rankings)
-            if any(weights[name] for name in ("chunk_dense", "profile_dense") if name in weights):
+            if weights.get("chunk_dense"):
                 self._dense(query, scope, chunk_rankings, doc_rankings)
         doc_scores = fuse([(doc_rankings.get(name, {}), weight) for name, weight in weights.items()])
         if alert_name:
@@ -92,7 +98,20 @@ class HybridRanker:
                     doc_scores[doc] = doc_scores.get(doc, 0.0) + self._tuning.alert_boost
         chunk_scores = fuse([(chunk_rankings.get(name, {}), weights.get(name, 0.0))
                              for name in ("chunk_bm25", "chunk_dense")])
-        return self._chunks_of(doc_scores, chunk_scores, chunk_rankings.get("chunk_bm25", {}), scope, k)
+        order = sorted(doc_scores, key=lambda d: -doc_scores[d])
+        if mode == "hybrid" and self._tuning.leader_slots and order:
+            order = reserve_leaders(order, self._leaders(order[0], doc_rankings), self._tuning.leader_slots)
+        best_bm25 = chunk_rankings.get("chunk_bm25", {})
+        return self._chunks_of(order, doc_scores, chunk_scores, best_bm25, scope, k)
+
+    def _leaders(self, fused_best: int, doc_rankings: Mapping[str, Ranking]) -> list[int]:
+        """The fused best runbook, then each leader ranker's best, then each one's second best...
+        (``leader_depth`` deep): the runbooks some single ranker is sure about."""
+        lists = [list(doc_rankings.get(name, {})) for name in self._tuning.leader_sources]
+        leaders = [fused_best]
+        for depth in range(self._tuning.leader_depth):
+            leaders.extend(ranking[depth] for ranking in lists if depth < len(ranking))
+        return leaders
 
     def _scope(self, allowed: np.ndarray | None, by_section: bool) -> _Scope:
         if allowed is None:
@@ -129,12 +148,6 @@ class HybridRanker:
                 chunks[position] = similarity
         chunk_rankings["chunk_dense"] = dict(list(chunks.items())[:depth])
         doc_rankings["chunk_dense"] = self._fold(chunk_rankings["chunk_dense"])
-        if not self._tuning.profile_dense:
-            return
-        profiles = self._store.nearest_profiles(vector, self._tuning.depth, scope.doc_ids)
-        doc_rankings["profile_dense"] = {index.doc_position[doc_id]: similarity
-                                         for doc_id, similarity in profiles.items()
-                                         if doc_id in index.doc_position}
 
     def _fold(self, chunks: Mapping[int, float]) -> Ranking:
         """Chunk ranking (best first) -> runbook ranking scored by each runbook's best chunk."""
@@ -147,15 +160,16 @@ class HybridRanker:
                     break
         return docs
 
-    def _chunks_of(self, doc_scores: Mapping[int, float], chunk_scores: Mapping[int, float],
-                   chunk_bm25: Mapping[int, float], scope: _Scope, k: int) -> list[RetrievedChunk]:
-        """Runbooks best first; within one, its chunks that a chunk ranker returned, best first,
+    def _chunks_of(self, order: Sequence[int], doc_scores: Mapping[int, float],
+                   chunk_scores: Mapping[int, float], chunk_bm25: Mapping[int, float], scope: _Scope,
+                   k: int) -> list[RetrievedChunk]:
+        """Runbooks in ``order``; within one, its chunks that a chunk ranker returned, best first,
         or else its best chunk by BM25 (else its first allowed chunk)."""
         by_doc: dict[int, list[int]] = {}
         for position in sorted(chunk_scores, key=lambda p: -chunk_scores[p]):
             by_doc.setdefault(int(self._index.doc_of_chunk[position]), []).append(position)
         out: list[RetrievedChunk] = []
-        for doc in sorted(doc_scores, key=lambda d: -doc_scores[d]):
+        for doc in order:
             positions = by_doc.get(doc) or self._fallback_chunk(doc, chunk_bm25, scope)
             for position in positions:
                 chunk = self._index.chunks[position]

@@ -15,6 +15,7 @@ from copilot.retrieval.hybrid import (
     Tuning,
     fuse,
     reciprocal_rank_fusion,
+    reserve_leaders,
     standardize,
 )
 
@@ -64,6 +65,21 @@ def test_fuse_keeps_margins_that_rank_fusion_loses() -> None:
 def test_reciprocal_rank_fusion(rankings: list[tuple[list[int], float]], k: float,
                                 expected: dict[int, float]) -> None:
     assert reciprocal_rank_fusion(rankings, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("order", "leaders", "slots", "expected"), [
+    ([1, 2, 3, 4, 5, 6, 7], [], 5, [1, 2, 3, 4, 5, 6, 7]),
+    ([1, 2, 3, 4, 5, 6, 7], [3, 1], 5, [1, 2, 3, 4, 5, 6, 7]),  # leaders already inside: unchanged
+    ([1, 2, 3, 4, 5, 6, 7], [7], 5, [1, 2, 3, 4, 7, 5, 6]),  # moves to the end of the window
+    ([1, 2, 3, 4, 5, 6, 7], [7, 6, 1], 5, [1, 2, 3, 6, 7, 4, 5]),  # fused order kept inside the window
+    ([1, 2, 3, 4, 5, 6, 7], [7, 7], 5, [1, 2, 3, 4, 7, 5, 6]),  # duplicate leaders count once
+    ([1, 2, 3], [9], 5, [1, 2, 3]),  # a leader not in the list is ignored
+    ([1, 2, 3, 4], [4, 3], 1, [4, 1, 2, 3]),  # a window smaller than the leaders keeps the first leader
+    ([1, 2, 3], [3], 0, [1, 2, 3]),  # off
+])
+def test_reserve_leaders(order: list[int], leaders: list[int], slots: int, expected: list[int]) -> None:
+    got = reserve_leaders(order, leaders, slots)
+    assert got == expected and sorted(got) == sorted(order)
 
 
 @pytest.mark.parametrize(("scores", "n", "expected"), [
