@@ -13,7 +13,8 @@ rewritten to ``$POD`` before a line is split, so a template with spaces stays on
 SQL: a psql prompt line (``db=# SELECT pg_cancel_backend(123);``, ``postgres=> ...``) and, in a
 block marked ``sql``/``psql``, a line calling ``pg_cancel_backend``/``pg_terminate_backend`` become
 the command ``psql -c "<statement>"`` (text kept as written), so a catalog pattern on ``psql -c``
-maps them. Nothing here runs a command.
+maps them. ``kubectl|oc exec POD -- patronictl ...`` also yields the inner command on its own.
+Nothing here runs a command.
 """
 
 from __future__ import annotations
@@ -69,8 +70,23 @@ def commands_in_markdown(lines: Sequence[str], first_line: int = 1) -> list[Shel
             statement = text[prompt.end():] if prompt else text
             found.append(ShellCommand(text, ("psql", "-c", statement.strip()), number))
             continue
-        found.extend(ShellCommand(seg, argv, number) for seg, argv in split_command_line(text))
+        for seg, argv in split_command_line(text):
+            found.append(ShellCommand(seg, argv, number))
+            inner = exec_inner_command(argv)
+            if inner:
+                found.append(ShellCommand(seg, inner, number))
     return [cmd for cmd in found if cmd.argv]
+
+
+def exec_inner_command(argv: Sequence[str]) -> tuple[str, ...]:
+    """The known program a ``kubectl|oc exec ... -- CMD`` runs inside a pod (``patronictl``,
+    ``psql``, ``curl``...), as its own argv; empty when there is none (or it is a shell)."""
+    if len(argv) < 4 or argv[0].rsplit("/", 1)[-1] not in ("kubectl", "oc") or "exec" not in argv[1:4]:
+        return ()
+    if "--" not in argv:
+        return ()
+    inner = tuple(_strip_prefixes(argv[argv.index("--") + 1:]))
+    return inner if inner and inner[0].rsplit("/", 1)[-1] in KNOWN_PROGRAMS else ()
 
 
 def _command_lines(lines: Sequence[str]) -> Iterator[tuple[str, int, bool]]:
@@ -88,7 +104,7 @@ def _command_lines(lines: Sequence[str]) -> Iterator[tuple[str, int, bool]]:
         code_indent = _CODE_INDENT + (list_indent or 0)
         if _opens_indented_code(lines, index, code_indent):
             end = _indented_block_end(lines, index, code_indent)
-            block = [line[code_indent:] if line.strip() else "" for line in lines[index:end]]
+            block = [line.expandtabs(4)[code_indent:] if line.strip() else "" for line in lines[index:end]]
             yield from _block_commands(block, index + 1, "")
             index = end
             continue

@@ -170,3 +170,25 @@ def test_indented_output_and_list_prose_are_not_commands() -> None:
 ])
 def test_conservative_indented_blocks(snippet: str) -> None:
     assert commands_in_markdown(snippet.split("\n")) == []
+
+
+EXEC = """# Postgres failover
+
+```bash
+kubectl exec -it pg-0 -n db -- patronictl failover $CLUSTER --candidate pg-1 --force
+kubectl -n db exec pg-0 -c postgres -- psql -d app -c "SELECT pg_terminate_backend(4242);"
+oc exec -it mypod -- bash
+```
+"""
+
+
+def test_command_run_inside_a_pod_maps_on_its_own(mapper: CommandMapper) -> None:
+    calls = _calls(mapper, EXEC)
+    assert [(line, tool) for line, tool, _ in calls] == [(4, "failover_database"), (5, "kill_query")]
+    assert calls[0][2]["cluster"] == "$CLUSTER" and calls[0][2]["target_member"] == "pg-1"
+    assert calls[1][2] == {"database": "app", "query_id": "4242"}
+
+
+def test_tab_indented_block_is_code() -> None:
+    assert [c.argv for c in commands_in_markdown("Run:\n\n\tkubectl get pods -n x\n".split("\n"))] == [
+        ("kubectl", "get", "pods", "-n", "x")]
