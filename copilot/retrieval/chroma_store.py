@@ -29,6 +29,9 @@ from copilot.settings import Settings
 log = logging.getLogger(__name__)
 CHUNKS = "copilot_chunks"
 DOCS = "copilot_docs"
+# one insert thread: the HNSW graph (so approximate dense results) is the same on every ingest,
+# not dependent on how threads interleave on a busy machine; a new store picks this up
+_HNSW = {"space": "cosine", "num_threads": 1}
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class ChromaStore:
         self._client, self._temp_dir = _client(settings, ephemeral)
         function = MiniLMEmbeddingFunction()
         self._chunks = self._client.get_or_create_collection(
-            CHUNKS, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
+            CHUNKS, embedding_function=function, configuration={"hnsw": dict(_HNSW)})
         self._docs = self._client.get_or_create_collection(DOCS, embedding_function=function)
         self._batch = int(self._client.get_max_batch_size())
 
