@@ -43,6 +43,11 @@ LABEL_ALIASES: dict[str, tuple[str, ...]] = {
 }
 # Scrape-infrastructure services that label an alert but are not the affected workload.
 _INFRA_SERVICES = frozenset({"kube-state-metrics", "kubelet", "node-exporter", "prometheus", "apiserver"})
+# Values that name many objects (or none), never one target: "*", "all", a regex or glob.
+_BULK_WORDS = frozenset({"all", "any", "every", "everything", "none", "null", "n/a", "-"})
+_BULK_CHARS = re.compile(r"[*?\[\]{}|^$\\\s,]")
+# Scrape ports whose ``instance`` is a node (node-exporter, kubelet); any other port is a workload endpoint.
+_NODE_PORTS = frozenset({"9100", "9101", "10250", "10255"})
 
 # Extra placeholder spellings runbooks use for an entity.
 _PLACEHOLDER_NAMES: dict[str, tuple[str, ...]] = {
@@ -150,23 +155,45 @@ def _merge(found: dict[str, str], sources: dict[str, str], new: Mapping[str, str
             sources[key] = source
 
 
+def is_bulk_name(value: str) -> bool:
+    """True for a value that names many objects or none ("*", "all", "web-.*", "a,b"), not one target."""
+    text = value.strip().lower()
+    return not text or text in _BULK_WORDS or bool(_BULK_CHARS.search(text))
+
+
 def _from_labels(labels: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for entity, aliases in LABEL_ALIASES.items():
         for alias in aliases:
             value = labels.get(alias)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and value.strip() and (entity == "cidr" or not is_bulk_name(value)):
                 if entity == "service" and (value in _INFRA_SERVICES or value == labels.get("job")):
                     continue
                 out[entity] = value.strip()
                 break
     if "cidr" in out:
         out["cidr"] = as_cidr(out["cidr"])
-    if "node" not in out and labels.get("instance") and "pod" not in labels:
-        host = labels["instance"].rsplit(":", 1)[0]
-        if not re.fullmatch(r"[\d.]+", host) and host not in ("localhost",):
-            out["node"] = host
+    node = _node_from_instance(labels) if "node" not in out else None
+    if node:
+        out["node"] = node
     return out
+
+
+def _node_from_instance(labels: Mapping[str, str]) -> str | None:
+    """The scrape ``instance`` names a node only for a node-level target: no pod label, no URL, a
+    node-exporter/kubelet port (or none) and, when the scrape job is named, a node-level job."""
+    instance = labels.get("instance")
+    if not isinstance(instance, str) or not instance.strip() or "pod" in labels or "://" in instance:
+        return None
+    host, _, port = instance.strip().partition(":")
+    job = labels.get("job", "")
+    if port and port not in _NODE_PORTS:
+        return None
+    if isinstance(job, str) and job and "node" not in job.lower() and job.lower() != "kubelet":
+        return None
+    if re.fullmatch(r"[\d.]+", host) or host == "localhost" or is_bulk_name(host):
+        return None
+    return host
 
 
 _KEY_LABELS = re.compile(r'(\w+)\s*=~?\s*"([^"]*)"')
@@ -188,8 +215,9 @@ def _from_telemetry(telemetry: Mapping[str, Any], known: Mapping[str, str]) -> d
         listed = _LIST_ENTITIES.get(name)
         if listed and isinstance(value, list) and value and isinstance(value[0], str) and value[0].strip():
             first = value[0].split()[0]
-            out.setdefault(listed, as_cidr(first) if listed == "cidr" else first)
-        elif name in ENTITY_FIELDS and isinstance(value, str) and value.strip():
+            if listed == "cidr" or not is_bulk_name(first):
+                out.setdefault(listed, as_cidr(first) if listed == "cidr" else first)
+        elif name in ENTITY_FIELDS and isinstance(value, str) and value.strip() and not is_bulk_name(value):
             out.setdefault(name, value.strip())
     return out
 

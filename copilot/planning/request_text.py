@@ -10,7 +10,10 @@ import re
 
 from copilot.planning.names import as_cidr, looks_like_pod_name, workload_from_pod
 
-_NAME = r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])"
+# A name ends where a word ends: "shöp" is not the name "sh".
+_NAME = r"([a-z0-9][a-z0-9._-]*[a-z0-9]|[a-z0-9])(?![^\W_])"
+# A link's path ("https://wiki/namespace/prod-payments") names no target.
+_URL = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
 _COMMON_WORDS = frozenset(
     """a an the this that these those it its is are was were be been being of to for from on at by with
     without in into onto out over under up down off again all any some every each no not our my your their
@@ -72,6 +75,7 @@ def entities_from_text(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     if not text:
         return out
+    text = _URL.sub(" ", text)
     for entity, patterns in _COMPILED.items():
         value = _first_name(patterns, text)
         if value and (entity not in _NEEDS_SHAPE or re.search(r"[-.\d]", value)):

@@ -1,0 +1,91 @@
+"""Targets a mutating call must never take: bulk values, links, a scrape endpoint that is no node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from copilot.catalog import Catalog
+from copilot.domain import Alert, PlanRequest, RunbookDoc, Suggestion
+from copilot.planning.entities import extract_entities, is_bulk_name
+from copilot.planning.request_text import entities_from_text
+from copilot.planning.runbook_planner import RunbookPlanner
+from tests.fakes import FakeRetriever
+from tests.unit.planning.runbook_docs import deploy_5xx_doc
+
+RECENT_DEPLOY = {
+    'http_5xx_ratio{service="checkout"}': 0.12,
+    'deployment_last_rollout_age_minutes{deployment="checkout"}': 11,
+}
+
+
+def plan(catalog: Catalog, docs: list[RunbookDoc], text: str = "", alert: dict[str, Any] | None = None,
+         telemetry: dict[str, Any] | None = None) -> Suggestion:
+    planner = RunbookPlanner(FakeRetriever(docs), catalog)
+    request = PlanRequest(text=text, alert=Alert(**alert) if alert else None, telemetry=telemetry or {})
+    return planner.plan(request)
+
+
+@pytest.mark.parametrize(("value", "bulk"), [
+    ("*", True), ("all", True), ("ALL", True), ("web-.*", True), ("shop,payments", True), ("a b", True),
+    ("", True), ("checkout", False), ("ip-10-0-1-2.ec2.internal", False), ("worker-3", False),
+])
+def test_is_bulk_name(value: str, bulk: bool) -> None:
+    assert is_bulk_name(value) is bulk
+
+
+@pytest.mark.parametrize("namespace", ["all", "*", ".*"])
+def test_bulk_alert_namespace_yields_no_mutating_call(catalog: Catalog, namespace: str) -> None:
+    alert = {"labels": {"alertname": "HighHTTP5xxRate", "namespace": namespace, "deployment": "checkout"}}
+    suggestion = plan(catalog, [deploy_5xx_doc()], alert=alert, telemetry=RECENT_DEPLOY)
+    assert not [p for p in suggestion.calls if p.mutating]
+    assert all(p.call.args.get("namespace") != namespace for p in suggestion.calls)
+
+
+def test_bulk_deployment_bound_from_runbook_value_is_refused(catalog: Catalog) -> None:
+    alert = {"labels": {"alertname": "HighHTTP5xxRate", "namespace": "shop", "deployment": "*"}}
+    suggestion = plan(catalog, [deploy_5xx_doc()], alert=alert, telemetry=RECENT_DEPLOY)
+    assert all(p.call.args.get("deployment") != "*" for p in suggestion.calls)
+
+
+@pytest.mark.parametrize(("labels", "node"), [
+    ({"instance": "worker-4:9100", "job": "node-exporter"}, "worker-4"),
+    ({"instance": "worker-8"}, "worker-8"),
+    ({"instance": "prometheus-k8s-0.monitoring:9090"}, None),
+    ({"instance": "orders-pg-0:9187"}, None),
+    ({"instance": "https://shop.example.com"}, None),
+    ({"instance": "checkout-api", "job": "checkout"}, None),
+    ({"instance": "*"}, None),
+])
+def test_node_only_from_a_node_level_instance(labels: dict[str, str], node: str | None) -> None:
+    entities = extract_entities(Alert(labels={"alertname": "X", **labels}), "", {})
+    assert entities.node == node
+
+
+def test_telemetry_bulk_values_bind_nothing() -> None:
+    entities = extract_entities(None, "", {"namespace": "*", "nodes_not_ready": ["all"]})
+    assert entities.namespace is None and entities.node is None
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("checkout 500s since the deploy. see https://wiki/namespace/prod-payments", "prod-payments"),
+    ("runbook at www.example.com/ns/kube-system says roll back", "kube-system"),
+    ("checkout in namespace shöp is failing", "sh"),
+])
+def test_links_and_non_ascii_words_name_no_namespace(text: str, absent: str) -> None:
+    assert entities_from_text(text).get("namespace") != absent
+
+
+def test_link_in_request_does_not_retarget_rollback(catalog: Catalog) -> None:
+    text = "roll back checkout, 500s since the deploy; notes: https://wiki.example/namespace/prod-payments"
+    suggestion = plan(catalog, [deploy_5xx_doc()], text=text, telemetry=RECENT_DEPLOY)
+    assert all(p.call.args.get("namespace") != "prod-payments" for p in suggestion.calls)
+
+
+@pytest.mark.parametrize("value", ["*", "all"])
+def test_bulk_value_bound_from_telemetry_never_targets_a_mutating_call(catalog: Catalog, value: str) -> None:
+    alert = {"labels": {"alertname": "HighHTTP5xxRate", "deployment": "checkout"}}
+    suggestion = plan(catalog, [deploy_5xx_doc()], alert=alert,
+                      telemetry={**RECENT_DEPLOY, "target_namespace": value})
+    assert not [p for p in suggestion.calls if p.mutating and p.call.args.get("namespace") == value]
