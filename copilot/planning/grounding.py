@@ -11,12 +11,14 @@ citation or a measured fact.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from copilot.catalog import Catalog
-from copilot.domain import Citation, Evidence, PlanRequest, ProposedCall, RetrievedChunk
+from copilot.domain import Citation, Evidence, PlanRequest, ProposedCall, RetrievedChunk, ToolCall
+from copilot.planning.entities import ENTITY_FIELDS, is_bulk_name
 
 ALERT_LABEL_PREFIX = "alert.labels."
 
@@ -88,11 +90,33 @@ def _lookup_evidence(key: str, request: PlanRequest) -> Evidence | None:
 
 
 def is_free_text(evidence: Evidence) -> bool:
-    """Log and event tails: strings or lists of strings that are not measured facts."""
-    value = evidence.value
-    if isinstance(value, list):
-        return any(isinstance(item, str) and " " in item for item in value)
-    return isinstance(value, str) and len(value.split()) > 3
+    """Log and event tails and other prose: text with spaces (``"drain worker-1"`` too), in a string, a
+    list or a nested mapping; a measured fact is a number, a flag or a one-word state."""
+    return _has_prose(evidence.value)
+
+
+def _has_prose(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value.split()) > 1
+    if isinstance(value, Mapping):
+        return any(_has_prose(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_prose(item) for item in value)
+    return False
+
+
+def bulk_target(call: ToolCall, catalog: Catalog) -> str | None:
+    """A mutating call's target argument that names many objects ("*", "all", a regex), if any."""
+    spec = catalog.get(call.tool)
+    if not spec.mutating:
+        return None
+    names = [n for n in re.findall(r"\{(\w+)\}", spec.target or "") if n != "matchers"] or [
+        n for n in call.args if n in ENTITY_FIELDS]
+    for name in names:
+        value = call.args.get(name)
+        if isinstance(value, str) and is_bulk_name(value):
+            return value
+    return None
 
 
 def grounding_problem(proposed: ProposedCall, mutating: bool) -> str | None:
@@ -124,6 +148,9 @@ def ground_calls(
             continue
         mutating = catalog.get(call.tool).mutating
         problem = grounding_problem(proposed, mutating)
+        bulk = bulk_target(call, catalog)
+        if bulk is not None:
+            problem = f"mutating call on `{bulk}`, which names many objects; name one target"
         if problem and (mutating or proposed.source not in keep_ungrounded_readonly_from):
             result.dropped.append(f"{call.tool}({_args_text(call.args)}): {problem} "
                                   f"(from {proposed.source} planner)")

@@ -17,7 +17,7 @@ from copilot.errors import ArgumentError, UnknownToolError
 from copilot.planning.binding import Binder, scope_query
 from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate, name_matches
 from copilot.planning.context import PlanContext
-from copilot.planning.entities import ENTITY_FIELDS, is_bulk_name
+from copilot.planning.grounding import bulk_target
 from copilot.planning.request_text import values_from_text
 from copilot.planning.restraint import RestraintRules
 from copilot.planning.steps import StepCandidate, doc_namespace
@@ -98,7 +98,7 @@ class PlanState:
             if binding.missing and step.phase != "diagnose":
                 self.notes.append(f"{step.tool} not proposed: needs {', '.join(binding.missing)}")
             return False
-        bulk = self._bulk_target(step.tool, binding.args)
+        bulk = bulk_target(ToolCall(tool=step.tool, args=binding.args), self.catalog)
         if bulk:
             self.notes.append(f"{step.tool} not proposed: its target `{bulk}` names many objects; name one")
             return False
@@ -111,19 +111,6 @@ class PlanState:
         self._keys.add(key)
         self.planned.append(Planned(call, step.phase, len(self.planned)))
         return True
-
-    def _bulk_target(self, tool: str, args: dict[str, Any]) -> str | None:
-        """A mutating call's target argument that names many objects ("*", "all", a regex), if any."""
-        spec = self.catalog.get(tool)
-        if not spec.mutating:
-            return None
-        names = [n for n in re.findall(r"\{(\w+)\}", spec.target or "") if n != "matchers"] or [
-            n for n in args if n in ENTITY_FIELDS]
-        for name in names:
-            value = args.get(name)
-            if isinstance(value, str) and is_bulk_name(value):
-                return value
-        return None
 
     def _merged(self, call: ToolCall) -> bool:
         """Fold a read on the same target into the earlier one (``get_logs`` of one pod, twice)."""
