@@ -211,7 +211,11 @@ def _steps(value: Any) -> tuple[RunbookStep, ...]:
         if not isinstance(raw, dict):
             raise RunbookError(f"steps[{index}]: must be a mapping with a `tool:` key")
         raw = dict(raw)
-        raw["args"] = normalize_arg_values(dict(raw.get("args") or {}))
+        args = raw.get("args") or {}
+        if not isinstance(args, dict):
+            raise RunbookError(f"steps[{index}].args: must be a mapping of argument name to value, "
+                               f"got {type(args).__name__}")
+        raw["args"] = normalize_arg_values(args)
         try:
             steps.append(RunbookStep.model_validate(raw))
         except ValidationError as exc:

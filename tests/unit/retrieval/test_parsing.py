@@ -145,6 +145,15 @@ def test_broken_front_matter_raises(text: str) -> None:
         split_front_matter(text)
 
 
+@pytest.mark.parametrize("front", [
+    "steps:\n  - {tool: drain_node, args: [1]}", "steps:\n  - {tool: drain_node, args: node-1}",
+    "steps:\n  - {tool: drain_node, args: 5}", "risk: [1]", "steps: 5",
+])
+def test_malformed_front_matter_values_raise_a_clear_error(front: str) -> None:
+    with pytest.raises(RunbookError):
+        parse_runbook(f"---\n{front}\n---\n# T\n\n## Fix\n\ntext\n", "t.md")
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("KubePodCrashLooping", ["kubepodcrashlooping", "kube", "pod", "crash", "loop"]),
     ("ACMRemoteWriteError", ["acmremotewriteerror", "acm", "remote", "write", "error"]),
