@@ -27,6 +27,8 @@ _ARG_ENTITY = {"namespace": "NAMESPACE", "pod": "POD", "node": "NODE", "deployme
                "job": "JOB", "secret": "SECRET", "hpa": "HPA", "cluster": "CLUSTER", "zone": "ZONE",
                "function": "FUNCTION", "flag": "FLAG", "database": "DATABASE", "container": "CONTAINER",
                "cidr": "CIDR"}
+_NAME_ARGS = frozenset({*_ARG_ENTITY, "target", "query_id", "system", "runbook"})
+_REDACTED = "[REDACTED:"
 _SYNONYMS = {"QUERY_ID": ("PID", "BACKEND_PID", "SESSION_ID"), "PID": ("QUERY_ID", "BACKEND_PID")}
 _TARGET_PREFIXES = ("recommended_", "target_", "desired_", "suggested_", "new_")
 # Scale-up values derivable from a current figure when no target is given: "raise it by about half".
@@ -73,6 +75,8 @@ class Binder:
             value = self._substitute(raw, used)
             if value is None and name in _ARG_ENTITY:
                 value = self._entity_for(_ARG_ENTITY[name], str(raw).strip())
+            if name in _NAME_ARGS and isinstance(value, str) and _REDACTED in value:
+                value = None  # a masked secret is no object's name: never a target
             if value is None:
                 if arg.required:
                     missing.append(name)

@@ -7,13 +7,14 @@ sees the request text, alert annotations, history or telemetry in clear.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from copilot.domain import Alert, PlanRequest, RetrievedChunk, RunbookDoc
 from copilot.planning.entities import Entities, extract_entities
 from copilot.ports import Retriever
-from copilot.redaction import redact, redact_obj
+from copilot.redaction import redact, redact_obj, secret_key_kind
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,21 @@ def redact_request(request: PlanRequest) -> PlanRequest:
     return request.model_copy(update={
         "text": redact(request.text),
         "alert": alert,
-        "telemetry": redact_obj(dict(request.telemetry)),
+        "telemetry": redact_telemetry(request.telemetry),
         "history": [redact(line) for line in request.history],
     })
+
+
+def redact_telemetry(telemetry: Mapping[str, Any]) -> dict[str, Any]:
+    """Telemetry redacted, plus the value of a labelled key whose metric name is secret-looking
+    (``mysql_root_password{pod="db-0"}``): the label part hides the name from key-based masking."""
+    out: dict[str, Any] = redact_obj(dict(telemetry))
+    for key, value in out.items():
+        name = key.split("{", 1)[0] if isinstance(key, str) else ""
+        kind = secret_key_kind(name) if name != key and name.lower() != "secret" else None
+        if kind is not None and value is not None and not isinstance(value, bool):
+            out[key] = f"[REDACTED:{kind}]"
+    return out
 
 
 def build_query(request: PlanRequest) -> str:

@@ -27,7 +27,12 @@ _COMMON_WORDS = frozenset(
     errors error issue issues problem problems incident alert alerts traffic load latency memory cpu disk
     replicas replica instance instances everything something nothing anything whole entire same other
     again asap immediately quickly today yesterday tonight mins min ago leaked leak exposed compromised
-    scanning found""".split()
+    scanning found
+    restart rollback roll revert rotate revoke drain cordon uncordon delete remove kill block unblock scale
+    purge disable enable toggle flip bounce redeploy undo silence mute expand grow resize failover cancel
+    terminate stop start suspend resume pause check investigate describe inspect show list get look see
+    fix run rerun retry page notify open create file
+    credential credentials token tokens key keys password passwords apikey""".split()
 )
 
 # entity -> patterns whose group 1 is the name; earlier patterns win.

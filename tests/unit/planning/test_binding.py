@@ -96,3 +96,14 @@ def test_templated_namespace_takes_the_bound_one_of_that_shape(catalog: Catalog,
 ])
 def test_scope_query_with_alert_labels(query: str, labels: dict[str, str], expected: str) -> None:
     assert scope_query(query, labels) == expected
+
+
+@pytest.mark.parametrize("tool_args", [
+    ("rotate_secret", {"secret": "$SECRET", "system": "vault"}),
+    ("restart_deployment", {"namespace": "shop", "deployment": "$DEPLOYMENT"}),
+])
+def test_a_masked_value_never_binds_a_target(catalog: Catalog, tool_args: tuple[str, dict[str, str]]) -> None:
+    tool, args = tool_args
+    telemetry = {"target_secret": "[REDACTED:secret]", "target_deployment": "[REDACTED:token]"}
+    binding = Binder(catalog, {}, telemetry).bind(tool, args)
+    assert binding.args is None and binding.missing

@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 
 from copilot.catalog import Catalog
-from copilot.domain import Alert, PlanRequest, RunbookDoc, Suggestion
+from copilot.domain import Alert, CandidateCall, PlanRequest, RunbookDoc, Suggestion
+from copilot.planning.context import redact_telemetry
 from copilot.planning.entities import extract_entities, is_bulk_name
 from copilot.planning.request_text import entities_from_text
 from copilot.planning.runbook_planner import RunbookPlanner
 from tests.fakes import FakeRetriever
-from tests.unit.planning.runbook_docs import deploy_5xx_doc
+from tests.unit.planning.runbook_docs import deploy_5xx_doc, make_doc
 
 RECENT_DEPLOY = {
     'http_5xx_ratio{service="checkout"}': 0.12,
@@ -89,3 +90,37 @@ def test_bulk_value_bound_from_telemetry_never_targets_a_mutating_call(catalog: 
     suggestion = plan(catalog, [deploy_5xx_doc()], alert=alert,
                       telemetry={**RECENT_DEPLOY, "target_namespace": value})
     assert not [p for p in suggestion.calls if p.mutating and p.call.args.get("namespace") == value]
+
+
+@pytest.mark.parametrize("text", [
+    "rotate secret", "restart deployment", "disable flag", "purge zone", "delete job", "kill database",
+    "rotate credentials", "revoke token", "scale deployment to 3", "expand pvc", "check service",
+])
+def test_an_action_verb_is_never_bound_as_the_target(text: str) -> None:
+    assert entities_from_text(text) == {}
+
+
+@pytest.mark.parametrize(("text", "entity", "name"), [
+    ("rotate secret partner-api-key", "secret", "partner-api-key"),
+    ("restart checkout", "deployment", "checkout"),
+    ("disable flag new-checkout", "flag", "new-checkout"),
+])
+def test_named_targets_still_bind(text: str, entity: str, name: str) -> None:
+    assert entities_from_text(text)[entity] == name
+
+
+def test_labelled_secret_telemetry_is_masked_before_planning() -> None:
+    clean = redact_telemetry({'mysql_root_password{pod="db-0"}': "hunter2-Zq9",
+                              'api_token{service="checkout"}': "tok-abc-123", 'secret{ns="a"}': "name-1",
+                              'http_5xx_ratio{service="checkout"}': 0.2})
+    assert "hunter2-Zq9" not in str(clean) and "tok-abc-123" not in str(clean)
+    assert clean['http_5xx_ratio{service="checkout"}'] == 0.2 and clean['secret{ns="a"}'] == "name-1"
+
+
+def test_a_masked_secret_is_never_a_rotate_target(catalog: Catalog) -> None:
+    rotate = CandidateCall(tool="rotate_secret", args={"secret": "$SECRET", "system": "vault"}, line=3)
+    doc = make_doc("leak", [("Mitigation", "Rotate the leaked secret.", [rotate])], title="Leaked secret")
+    suggestion = plan(catalog, [doc], text="rotate the leaked secret",
+                      telemetry={'target_secret{namespace="shop"}': "s3cr3t-value-9"})
+    assert "s3cr3t-value-9" not in suggestion.model_dump_json()
+    assert all("REDACTED" not in str(p.call.args.get("secret", "")) for p in suggestion.calls)
