@@ -47,6 +47,7 @@ class PlanState:
     facts: dict[str, Any]
     prefer: list[str]
     binder: Binder
+    refused: frozenset[str] = frozenset()  # mutating tools the request says not to use
     planned: list[Planned] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
@@ -82,6 +83,11 @@ class PlanState:
     def add(self, step: StepCandidate, *, rationale: str, evidence: Iterable[Evidence] = (),
             check_restraint: bool = True) -> bool:
         """Bind, restrain, dedupe and record one call; False (with a note) when it cannot be proposed."""
+        if step.tool in self.refused:
+            note = f"{step.tool} held back: the request says not to"
+            if note not in self.held_back:
+                self.held_back.append(note)
+            return False
         if check_restraint:
             reason = self.blocked(step.tool)
             if reason:

@@ -57,10 +57,11 @@ def _expand(phrase: str) -> str:
 
 
 _NEGATION = re.compile(r"\b(?:do\s+not|don't|dont|never|avoid|not|without|instead\s+of|rather\s+than|"
-                       r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;\n]{0,30}$",
+                       r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;,\n]{0,30}$",
                        re.IGNORECASE)
 # "Deleting the pod ... does not help", "a restart won't fix it": the negation follows the phrase.
-_NEGATED_AFTER = re.compile(r"^[^.;:\n]{0,60}?\b(?:does\s+not|doesn't|do\s+not|don't|will\s+not|won't|"
+_NEGATED_AFTER = re.compile(r"^[^.;:,\n]{0,60}?\b(?:does\s+not|doesn't|do\s+not|don't|did\s+not|didn't|"
+                            r"has\s+not|hasn't|had\s+not|hadn't|will\s+not|won't|not|"
                             r"would\s+not|wouldn't|cannot|can't|is\s+not|isn't|are\s+not|aren't|never)\s+"
                             r"(?:\w+\s+)?"
                             r"(?:help|work|fix|solve|resolve|recommended|needed|necessary|required|safe|advised)\b",
@@ -103,7 +104,10 @@ def negated_tools(text: str) -> set[str]:
 
 
 def _negated(sentence: str, match: re.Match[str]) -> bool:
-    return bool(_NEGATION.search(sentence[: match.start()]) or _NEGATED_AFTER.match(sentence[match.end():]))
+    after = sentence[match.end():]
+    if after[:2] in ("'t", "\u2019t"):  # the phrase swallowed "didn" of "a restart didn't help"
+        after = " not" + after[2:]
+    return bool(_NEGATION.search(sentence[: match.start()]) or _NEGATED_AFTER.match(after))
 
 
 def requested_tools(text: str) -> dict[str, ProseHit]:

@@ -91,8 +91,11 @@ class RunbookPlanner:
         prefer = [v for v in (entities.deployment, entities.service, entities.cluster, entities.node,
                               entities.namespace, entities.pod) if v]
         binder = Binder(self._catalog, placeholder_values(ctx, docs), ctx.telemetry)
+        text = ctx.request.text
+        refused = negated_tools(text) - set(requested_tools(text)) if text.strip() else set()
         return PlanState(ctx=ctx, catalog=self._catalog, restraint=self._restraint, docs=docs, facts=facts,
-                         prefer=prefer, binder=binder)
+                         prefer=prefer, binder=binder,
+                         refused=frozenset(t for t in refused if self._catalog.get(t).mutating))
 
     def _requested(self, ctx: PlanContext, state: PlanState) -> dict[str, ProseHit]:
         text = ctx.request.text

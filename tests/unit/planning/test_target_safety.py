@@ -10,6 +10,7 @@ from copilot.catalog import Catalog
 from copilot.domain import Alert, CandidateCall, PlanRequest, RunbookDoc, Suggestion
 from copilot.planning.context import redact_telemetry
 from copilot.planning.entities import extract_entities, is_bulk_name
+from copilot.planning.prose import negated_tools, requested_tools
 from copilot.planning.request_text import entities_from_text
 from copilot.planning.runbook_planner import RunbookPlanner
 from tests.fakes import FakeRetriever
@@ -124,3 +125,26 @@ def test_a_masked_secret_is_never_a_rotate_target(catalog: Catalog) -> None:
                       telemetry={'target_secret{namespace="shop"}': "s3cr3t-value-9"})
     assert "s3cr3t-value-9" not in suggestion.model_dump_json()
     assert all("REDACTED" not in str(p.call.args.get("secret", "")) for p in suggestion.calls)
+
+
+@pytest.mark.parametrize(("text", "asked", "refused"), [
+    ("the restart did not help, roll back checkout in namespace shop", "rollback_deployment",
+     "restart_deployment"),
+    ("a restart didn't fix it; roll back checkout", "rollback_deployment", "restart_deployment"),
+    ("Do not restart the pod, instead roll back the deployment", "rollback_deployment", "restart_deployment"),
+])
+def test_negation_stays_in_its_clause(text: str, asked: str, refused: str) -> None:
+    assert asked in requested_tools(text) and asked not in negated_tools(text)
+    assert refused not in requested_tools(text) and refused in negated_tools(text)
+
+
+@pytest.mark.parametrize("text", [
+    "do NOT roll back checkout, just look at the logs in namespace shop",
+    "don't roll back checkout in shop yet",
+])
+def test_a_mitigation_the_request_forbids_is_held_back(catalog: Catalog, text: str) -> None:
+    alert = {"labels": {"alertname": "HighHTTP5xxRate", "namespace": "shop", "deployment": "checkout"}}
+    suggestion = plan(catalog, [deploy_5xx_doc()], text=text, alert=alert, telemetry=RECENT_DEPLOY)
+    assert "rollback_deployment" not in [p.call.tool for p in suggestion.calls]
+    assert any("request says not to" in note for note in suggestion.notes)
+    assert [p.call.tool for p in suggestion.calls]  # the checks still come
