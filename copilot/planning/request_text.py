@@ -71,6 +71,8 @@ _NEEDS_SHAPE = frozenset({"pod", "node"})  # "a logging pod", "the worker node" 
 _COMPILED = {entity: tuple(re.compile(p, re.IGNORECASE) for p in pats) for entity, pats in _PATTERNS.items()}
 _IPV4 = re.compile(r"\b((?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?)\b")
 _IPV6 = re.compile(r"(?<![\w:])((?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?:/\d{1,3})?)(?![\w:])", re.IGNORECASE)
+_NOT_A_NAMESPACE = re.compile(r"^(?:\d|v\d+(?:\.\d+)+$|[a-z]{2}(?:-gov)?-[a-z]+-\d+[a-z]?$|grafana$|kibana$|"
+                              r"prometheus$|datadog$|slack$|splunk$|sentry$|logs?$)")
 _QUALIFIED = re.compile(rf"\b{_NAME}/{_NAME}\b")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
 
@@ -101,17 +103,20 @@ def entities_from_text(text: str) -> dict[str, str]:
 
 def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
     """The best candidate: a name shaped like a name (dash, digit, dot) beats a plain word; then order."""
-    best: tuple[int, int, int, str] | None = None
+    best: tuple[int, int, int, int, str] | None = None
     for index, pattern in enumerate(patterns):
         for match in pattern.finditer(text):
             name = match.group(1).lower().strip(".")
             if not name or name in _COMMON_WORDS or name.isdigit() or len(name) < 2:
                 continue
             weak_in = pattern.pattern.startswith(r"\bin\s+")  # "in X": the last one is usually the target
+            if weak_in and _NOT_A_NAMESPACE.match(name):
+                continue  # "in eu-west-1", "in v2.3.1", "in 5xx": a region, a version, a figure
             position = -match.start(1) if weak_in else match.start(1)
-            rank = (0 if re.search(r"[-.\d]", name) else 1, index, position, name)
+            # a stated kind ("namespace shop", "shop namespace", "-n shop") beats a bare "in X"
+            rank = (int(weak_in), 0 if re.search(r"[-.\d]", name) else 1, index, position, name)
             best = rank if best is None or rank < best else best
-    return best[3] if best else None
+    return best[4] if best else None
 
 
 _VALUE_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {

@@ -148,3 +148,18 @@ def test_a_mitigation_the_request_forbids_is_held_back(catalog: Catalog, text: s
     assert "rollback_deployment" not in [p.call.tool for p in suggestion.calls]
     assert any("request says not to" in note for note in suggestion.notes)
     assert [p.call.tool for p in suggestion.calls]  # the checks still come
+
+
+@pytest.mark.parametrize(("text", "namespace"), [
+    ("roll back checkout, 5xx spiked in eu-west-1", None),
+    ("spike in 5xx on checkout, roll back", None),
+    ("restart payments, memory leak in v2.3.1", None),
+    ("roll back checkout (in grafana: dashboards)", None),
+    ("roll back checkout in us-east-1 shop namespace", "shop"),
+    ("roll back checkout in eu-west-1, namespace shop", "shop"),
+    ("roll back checkout in shop", "shop"),
+    ("restart web in team-a", "team-a"),
+])
+def test_a_bare_in_x_is_the_weakest_namespace_and_never_a_region_or_version(text: str,
+                                                                            namespace: str | None) -> None:
+    assert entities_from_text(text).get("namespace") == namespace
