@@ -47,7 +47,7 @@ class PlanState:
     facts: dict[str, Any]
     prefer: list[str]
     binder: Binder
-    refused: frozenset[str] = frozenset()  # mutating tools the request says not to use
+    refused: dict[str, str] = field(default_factory=dict)  # mutating tool -> why it is not proposed
     planned: list[Planned] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
@@ -84,7 +84,7 @@ class PlanState:
             check_restraint: bool = True) -> bool:
         """Bind, restrain, dedupe and record one call; False (with a note) when it cannot be proposed."""
         if step.tool in self.refused:
-            note = f"{step.tool} held back: the request says not to"
+            note = f"{step.tool} held back: {self.refused[step.tool]}"
             if note not in self.held_back:
                 self.held_back.append(note)
             return False

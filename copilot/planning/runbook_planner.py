@@ -91,11 +91,20 @@ class RunbookPlanner:
         prefer = [v for v in (entities.deployment, entities.service, entities.cluster, entities.node,
                               entities.namespace, entities.pod) if v]
         binder = Binder(self._catalog, placeholder_values(ctx, docs), ctx.telemetry)
-        text = ctx.request.text
-        refused = negated_tools(text) - set(requested_tools(text)) if text.strip() else set()
         return PlanState(ctx=ctx, catalog=self._catalog, restraint=self._restraint, docs=docs, facts=facts,
-                         prefer=prefer, binder=binder,
-                         refused=frozenset(t for t in refused if self._catalog.get(t).mutating))
+                         prefer=prefer, binder=binder, refused=self._refused(ctx))
+
+    def _refused(self, ctx: PlanContext) -> dict[str, str]:
+        """Mutating tools not to propose: those the request says not to use and, on a resolved alert,
+        every change the request does not ask for."""
+        text = ctx.request.text
+        asked = set(requested_tools(text)) if text.strip() and not has_injection(text) else set()
+        negated = negated_tools(text) - asked if text.strip() else set()
+        refused = dict.fromkeys(negated, "the request says not to")
+        if ctx.alert is not None and ctx.alert.status == "resolved":
+            for tool in set(self._catalog.names) - asked - set(refused):
+                refused[tool] = "the alert is resolved; ask for it explicitly if it is still needed"
+        return {tool: why for tool, why in refused.items() if self._catalog.get(tool).mutating}
 
     def _requested(self, ctx: PlanContext, state: PlanState) -> dict[str, ProseHit]:
         text = ctx.request.text

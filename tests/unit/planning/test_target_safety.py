@@ -163,3 +163,14 @@ def test_a_mitigation_the_request_forbids_is_held_back(catalog: Catalog, text: s
 def test_a_bare_in_x_is_the_weakest_namespace_and_never_a_region_or_version(text: str,
                                                                             namespace: str | None) -> None:
     assert entities_from_text(text).get("namespace") == namespace
+
+
+@pytest.mark.parametrize(("text", "rolled_back"), [
+    ("", False), ("what now", False), ("roll back checkout", True),
+])
+def test_a_resolved_alert_gets_no_change_unless_asked(catalog: Catalog, text: str, rolled_back: bool) -> None:
+    alert = {"status": "resolved",
+             "labels": {"alertname": "HighHTTP5xxRate", "namespace": "shop", "deployment": "checkout"}}
+    suggestion = plan(catalog, [deploy_5xx_doc()], text=text, alert=alert, telemetry=RECENT_DEPLOY)
+    assert ("rollback_deployment" in [p.call.tool for p in suggestion.calls]) is rolled_back
+    assert rolled_back or any("alert is resolved" in note for note in suggestion.notes)
