@@ -33,7 +33,17 @@ _INJECTION = re.compile(r"ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prio
                         r"instructions|"
                         r"disregard\s+(?:all\s+|the\s+|any\s+)?(?:previous|prior|above|instructions|rules)|"
                         r"system\s+prompt|you\s+are\s+now|new\s+instructions|jailbreak|override\s+(?:the\s+)?"
-                        r"(?:guard|policy|safety)|do\s+anything\s+now", re.IGNORECASE)
+                        r"(?:guard|policy|safety)|do\s+anything\s+now|"
+                        # role markers and chat-template tokens planted in text
+                        r"(?:^|[\n.!?]\s*)(?:system|assistant)\s*:|\[/?INST\]|<\|(?:im_start|im_end|system)\|>|"
+                        r"###\s*(?:instruction|system)\b|"
+                        # words aimed at the assistant, or at skipping the approval step
+                        r"\bnote\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|bot|copilot|llm|model)\b|"
+                        r"(?<![\w-])(?:the\s+)?(?:ai|assistant|copilot|bot|llm)\s+(?:must|should|shall|is\s+to)\s|"
+                        r"\bas\s+an\s+ai\b|\bforget\s+(?:your|all|the|previous)\s+(?:rules|instructions)|"
+                        r"\b(?:skip|bypass)\s+(?:the\s+)?(?:confirmation|approvals?|review|guard)\b|"
+                        r"\bwithout\s+(?:asking\s+(?:for\s+)?)?(?:confirmation|approvals?)\b|\bauto[-\s]?approve",
+                        re.IGNORECASE)
 
 
 @dataclass(frozen=True)
