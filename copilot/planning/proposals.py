@@ -111,6 +111,11 @@ class PlanState:
         call = ToolCall(tool=step.tool, args=binding.args, rationale=rationale,
                         citations=[self._cite(step)] if step.chunk is not None else [],
                         evidence=[*evidence, *self._fact_evidence(binding.used_facts)])
+        if self.catalog.get(step.tool).mutating and not call.citations and all(
+                e.source == "request" for e in call.evidence):
+            self.notes.append(f"{step.tool} not proposed: no runbook passage or telemetry fact grounds it, "
+                              "only the request")
+            return False
         key = call.key()
         if key in self._keys or self._merged(call):
             return False
