@@ -13,7 +13,7 @@ from typing import Any
 
 from copilot.catalog import Catalog
 from copilot.domain import Citation, Evidence, RunbookDoc, ToolCall
-from copilot.errors import ArgumentError, UnknownToolError
+from copilot.errors import ArgumentError, ConfigError, UnknownToolError
 from copilot.planning.binding import Binder, scope_query
 from copilot.planning.conditions import condition_keys, condition_verifiable, evaluate, name_matches
 from copilot.planning.context import PlanContext
@@ -55,16 +55,39 @@ class PlanState:
 
     # ------------------------------------------------------------------ gating
     def holds(self, when: str) -> bool:
-        return evaluate(when, self.facts, self.prefer)
+        """Whether the precondition holds; an unreadable one (a broken runbook) never holds."""
+        try:
+            return evaluate(when, self.facts, self.prefer)
+        except ConfigError as exc:
+            self._unreadable(exc)
+            return False
 
     def verifiable(self, when: str) -> bool:
-        return condition_verifiable(when, self.facts, self.prefer)
+        """Whether the facts can decide it; an unreadable precondition counts as decided (and failed), so
+        an explicit request cannot push its mitigation through."""
+        try:
+            return condition_verifiable(when, self.facts, self.prefer)
+        except ConfigError as exc:
+            self._unreadable(exc)
+            return True
+
+    def keys_of(self, when: str) -> list[str]:
+        try:
+            return condition_keys(when)
+        except ConfigError as exc:
+            self._unreadable(exc)
+            return []
+
+    def _unreadable(self, exc: ConfigError) -> None:
+        note = f"a runbook precondition is unreadable, its step is not proposed: {exc}"
+        if note not in self.notes:
+            self.notes.append(note)
 
     def when_evidence(self, when: str | None) -> list[Evidence]:
         if not when:
             return []
         out = []
-        for key in dict.fromkeys(condition_keys(when)):
+        for key in dict.fromkeys(self.keys_of(when)):
             name = key.split("{", 1)[0]
             stem = _UNIT_SUFFIX.sub("", name)
             for fact, value in self.facts.items():

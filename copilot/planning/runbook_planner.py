@@ -17,7 +17,6 @@ from pathlib import Path
 from copilot.catalog import Catalog
 from copilot.domain import Evidence, PlanRequest, ProposedCall, RunbookDoc, Suggestion
 from copilot.planning.binding import Binder
-from copilot.planning.conditions import condition_keys
 from copilot.planning.context import ContextBuilder, PlanContext
 from copilot.planning.evidence_steps import evidence_steps, fallback_steps
 from copilot.planning.proposals import PlanState, build_facts, placeholder_values
@@ -158,7 +157,7 @@ class RunbookPlanner:
         proposed = False
         for doc in docs:
             for step in doc_steps(doc, self._catalog):
-                if step.phase != "mitigate" or not step.when or len(condition_keys(step.when)) < 2:
+                if step.phase != "mitigate" or not step.when or len(state.keys_of(step.when)) < 2:
                     continue
                 if state.holds(step.when):
                     evidence = state.when_evidence(step.when)

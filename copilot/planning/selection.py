@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from copilot.domain import RunbookDoc
+from copilot.errors import ConfigError
 from copilot.planning.conditions import condition_keys
 from copilot.planning.context import PlanContext
 
@@ -88,9 +89,16 @@ def _key_words(key: str) -> str:
     return str(key).split("{", 1)[0].replace("_", " ")
 
 
+def _keys(when: str) -> list[str]:
+    try:
+        return condition_keys(when)
+    except ConfigError:  # a broken precondition supports nothing; the planner notes it
+        return []
+
+
 def _precondition_support(doc: RunbookDoc, telemetry: dict[str, object]) -> float:
     """Share of the runbook's `when` keys that the telemetry has (0 when it states none)."""
-    keys = {k.split("{", 1)[0] for step in doc.steps if step.when for k in condition_keys(step.when)}
+    keys = {k.split("{", 1)[0] for step in doc.steps if step.when for k in _keys(step.when)}
     if not keys:
         return 0.0
     names = {str(k).split("{", 1)[0] for k in telemetry}

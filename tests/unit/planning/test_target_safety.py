@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from copilot.catalog import Catalog
-from copilot.domain import Alert, CandidateCall, PlanRequest, RunbookDoc, Suggestion
+from copilot.domain import Alert, CandidateCall, PlanRequest, RunbookDoc, RunbookStep, Suggestion
 from copilot.planning.context import redact_telemetry
 from copilot.planning.entities import extract_entities, is_bulk_name
 from copilot.planning.prose import negated_tools, requested_tools
@@ -212,3 +212,16 @@ def test_a_mutating_call_only_the_request_grounds_is_not_proposed(catalog: Catal
     suggestion = plan(catalog, [], text="restart checkout in namespace shop")
     assert not [p for p in suggestion.calls if p.mutating]
     assert any("only the request" in note for note in suggestion.notes)
+
+
+@pytest.mark.parametrize("text", ["", "restart checkout in namespace shop"])
+@pytest.mark.parametrize("when", ["http_5xx_ratio >", "((", "http_5xx_ratio ~= 1"])
+def test_an_unreadable_precondition_is_a_note_not_a_crash_nor_a_change(catalog: Catalog, when: str,
+                                                                      text: str) -> None:
+    args = {"namespace": "$NAMESPACE", "deployment": "$DEPLOYMENT"}
+    step = RunbookStep(tool="restart_deployment", args=args, when=when, phase="mitigate")
+    doc = make_doc("bad-when", [("Mitigation", "Restart it.", [])], alerts=("BadWhen",), steps=(step,))
+    alert = {"labels": {"alertname": "BadWhen", "namespace": "shop", "deployment": "checkout"}}
+    suggestion = plan(catalog, [doc], text=text, alert=alert, telemetry={"http_5xx_ratio": 0.3})
+    assert not [p for p in suggestion.calls if p.mutating]
+    assert any("unreadable" in note for note in suggestion.notes)
