@@ -45,7 +45,7 @@ LABEL_ALIASES: dict[str, tuple[str, ...]] = {
 _INFRA_SERVICES = frozenset({"kube-state-metrics", "kubelet", "node-exporter", "prometheus", "apiserver"})
 # Values that name many objects (or none), never one target: "*", "all", a regex or glob.
 _BULK_WORDS = frozenset({"all", "any", "every", "everything", "none", "null", "n/a", "-"})
-_BULK_CHARS = re.compile(r"[*?\[\]{}|^$\\\s,]")
+_BULK_CHARS = re.compile(r"[*?\[\]{}|^$\\\s,;&`'\"<>()!]|^-")  # a glob, a regex, a list, shell or a flag
 # Scrape ports whose ``instance`` is a node (node-exporter, kubelet); any other port is a workload endpoint.
 _NODE_PORTS = frozenset({"9100", "9101", "10250", "10255"})
 
@@ -156,7 +156,8 @@ def _merge(found: dict[str, str], sources: dict[str, str], new: Mapping[str, str
 
 
 def is_bulk_name(value: str) -> bool:
-    """True for a value that names many objects or none ("*", "all", "web-.*", "a,b"), not one target."""
+    """True for a value that names many objects or none ("*", "all", "web-.*", "a,b"), or is no name at all
+    (``--all``, ``x;rm``): never one target."""
     text = value.strip().lower()
     return not text or text in _BULK_WORDS or bool(_BULK_CHARS.search(text))
 

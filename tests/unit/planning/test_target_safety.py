@@ -33,12 +33,13 @@ def plan(catalog: Catalog, docs: list[RunbookDoc], text: str = "", alert: dict[s
 @pytest.mark.parametrize(("value", "bulk"), [
     ("*", True), ("all", True), ("ALL", True), ("web-.*", True), ("shop,payments", True), ("a b", True),
     ("", True), ("checkout", False), ("ip-10-0-1-2.ec2.internal", False), ("worker-3", False),
+    ("--all", True), ("-A", True), ("checkout;rm", True), ("a&b", True), ("prod/db", False),
 ])
 def test_is_bulk_name(value: str, bulk: bool) -> None:
     assert is_bulk_name(value) is bulk
 
 
-@pytest.mark.parametrize("namespace", ["all", "*", ".*"])
+@pytest.mark.parametrize("namespace", ["all", "*", ".*", "--all-namespaces"])
 def test_bulk_alert_namespace_yields_no_mutating_call(catalog: Catalog, namespace: str) -> None:
     alert = {"labels": {"alertname": "HighHTTP5xxRate", "namespace": namespace, "deployment": "checkout"}}
     suggestion = plan(catalog, [deploy_5xx_doc()], alert=alert, telemetry=RECENT_DEPLOY)
