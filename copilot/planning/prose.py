@@ -57,7 +57,10 @@ def _expand(phrase: str) -> str:
 
 
 _NEGATION = re.compile(r"\b(?:do\s+not|don't|dont|never|avoid|not|without|instead\s+of|rather\s+than|"
-                       r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b[^.;,\n]{0,30}$",
+                       r"no\s+need\s+to|shouldn't|should\s+not|cannot|can't|won't|before\s+you)\b"
+                       # the scope ends at a comma ("X did not help, roll back"), except for an aside
+                       # right after the negation ("Never, ever, drain", "Do not, under any circumstances,")
+                       r"(?:\s*,[^,.;\n]{0,40},)?[^.;,\n]{0,30}$",
                        re.IGNORECASE)
 # "Deleting the pod ... does not help", "a restart won't fix it": the negation follows the phrase.
 _NEGATED_AFTER = re.compile(r"^[^.;:,\n]{0,60}?\b(?:does\s+not|doesn't|do\s+not|don't|did\s+not|didn't|"

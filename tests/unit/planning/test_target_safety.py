@@ -226,3 +226,11 @@ def test_an_unreadable_precondition_is_a_note_not_a_crash_nor_a_change(catalog: 
     suggestion = plan(catalog, [doc], text=text, alert=alert, telemetry={"http_5xx_ratio": 0.3})
     assert not [p for p in suggestion.calls if p.mutating]
     assert any("unreadable" in note for note in suggestion.notes)
+
+
+@pytest.mark.parametrize(("text", "tool"), [
+    ("Never, ever, drain the node during business hours", "drain_node"),
+    ("Don't, under any circumstances, restart the deployment", "restart_deployment"),
+])
+def test_a_negation_with_an_aside_still_negates(text: str, tool: str) -> None:
+    assert tool in negated_tools(text) and tool not in requested_tools(text)
