@@ -119,7 +119,11 @@ _SECRET_KEY_KINDS: tuple[tuple[str, str], ...] = (
 
 
 def secret_key_kind(key: str) -> str | None:
-    """The mask kind for a mapping key that names a secret (`db_password`, `apiKey`), else None."""
+    """The mask kind for a mapping key that names a secret (`db_password`, `apiKey`), else None.
+
+    A telemetry key with labels (`mysql_root_password{pod="db-0"}`) is judged by its metric name.
+    """
+    key = key.split("{", 1)[0]
     if re.search(r"[_.-]pwd$", key, re.I):
         return "password"
     normalized = re.sub(r"[^a-z0-9]", "", key.lower())

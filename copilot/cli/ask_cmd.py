@@ -74,6 +74,8 @@ def _read_structured(path: Path, what: str) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserInputError(f"{what} {path}: cannot read it ({exc.strerror}); check the path") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} {path}: not UTF-8 text; save it as UTF-8 JSON or YAML") from None
     except yaml.YAMLError as exc:
         line = yaml_error_line(exc)
         where = f":{line}" if line is not None else ""

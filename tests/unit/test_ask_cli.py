@@ -149,3 +149,12 @@ def test_ask_json_end_to_end_with_extra_knowledge(small_knowledge: Path, repo_ro
         assert [doc.doc_id for doc in kb.documents()] == ["node-not-ready"]  # never saw --knowledge
     finally:
         kb.close()
+
+
+def test_non_utf8_alert_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "alert.json"
+    bad.write_bytes(b'{"labels": {"alertname": "X\xff\xfe"}}')
+    result = CliRunner().invoke(app, ["ask", "--alert", str(bad), "help"])
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.output
+    assert "Traceback" not in result.output

@@ -468,3 +468,9 @@ def test_findings_are_sorted_disjoint_and_in_bounds(text: str) -> None:
         assert 0 <= finding.start < finding.end <= len(text)
     for left, right in zip(findings, findings[1:], strict=False):
         assert left.end <= right.start
+
+
+def test_labelled_telemetry_key_naming_a_secret_masks_its_value() -> None:
+    out = redact_obj({'mysql_root_password{pod="db-0"}': "hunter2", 'http_requests_total{pod="db-0"}': 12})
+    assert "hunter2" not in str(out)
+    assert out['http_requests_total{pod="db-0"}'] == 12
