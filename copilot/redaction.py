@@ -143,7 +143,8 @@ def _redact_mapping(obj: Mapping[Any, Any], pii: bool, name_keys: frozenset[str]
                 data[_unique_key(redact_key(inner_key, pii), data)] = _mask_scalar(inner_value, "kube_secret")
             out[key] = data
             continue
-        kind = secret_key_kind(key) if isinstance(key, str) and key.lower() not in name_keys else None
+        named = isinstance(key, str) and key.split("{", 1)[0].lower() in name_keys
+        kind = secret_key_kind(key) if isinstance(key, str) and not named else None
         masked: Any
         if kind is not None and _is_maskable(value):
             masked = f"[REDACTED:{kind}]"

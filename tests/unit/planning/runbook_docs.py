@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from copilot.domain import CandidateCall, RetrievedChunk, RunbookDoc, RunbookStep
+from copilot.catalog import Catalog
+from copilot.domain import (
+    Alert,
+    CandidateCall,
+    PlanRequest,
+    RetrievedChunk,
+    RunbookDoc,
+    RunbookStep,
+    Suggestion,
+)
+from copilot.planning.runbook_planner import RunbookPlanner
+from tests.fakes import FakeRetriever
 
 Section = tuple[str, str, list[CandidateCall]]
 
@@ -87,3 +98,17 @@ def watchdog_doc() -> RunbookDoc:
         ("Meaning", "Watchdog fires all the time on purpose; it is always firing.", []),
         ("What to do", "Nothing. Do not silence it.", []),
     ], alerts=("Watchdog",), front_matter={"steps": []}, title="Watchdog")
+
+
+RECENT_DEPLOY = {
+    'http_5xx_ratio{service="checkout"}': 0.12,
+    'deployment_last_rollout_age_minutes{deployment="checkout"}': 11,
+}
+
+
+def plan(catalog: Catalog, docs: list[RunbookDoc], text: str = "", alert: dict[str, Any] | None = None,
+         telemetry: dict[str, Any] | None = None) -> Suggestion:
+    """Run the runbook planner over hand-built runbooks, as `copilot ask` would."""
+    planner = RunbookPlanner(FakeRetriever(docs), catalog)
+    request = PlanRequest(text=text, alert=Alert(**alert) if alert else None, telemetry=telemetry or {})
+    return planner.plan(request)

@@ -7,28 +7,16 @@ from typing import Any
 import pytest
 
 from copilot.catalog import Catalog
-from copilot.domain import Alert, PlanRequest, RunbookDoc, Suggestion
-from copilot.planning.runbook_planner import RunbookPlanner
-from tests.fakes import FakeRetriever
+from copilot.domain import RunbookDoc, Suggestion
 from tests.unit.planning.runbook_docs import (
+    RECENT_DEPLOY,
     deploy_5xx_doc,
     node_doc_without_front_matter,
+    plan,
     pod_crash_doc,
     procedure_doc,
     watchdog_doc,
 )
-
-RECENT_DEPLOY = {
-    'http_5xx_ratio{service="checkout"}': 0.12,
-    'deployment_last_rollout_age_minutes{deployment="checkout"}': 11,
-}
-
-
-def plan(catalog: Catalog, docs: list[RunbookDoc], text: str = "", alert: dict[str, Any] | None = None,
-         telemetry: dict[str, Any] | None = None) -> Suggestion:
-    planner = RunbookPlanner(FakeRetriever(docs), catalog)
-    request = PlanRequest(text=text, alert=Alert(**alert) if alert else None, telemetry=telemetry or {})
-    return planner.plan(request)
 
 
 def tools(suggestion: Suggestion) -> list[str]:

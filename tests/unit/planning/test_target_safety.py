@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from copilot.catalog import Catalog
-from copilot.domain import Alert, CandidateCall, PlanRequest, RunbookDoc, RunbookStep, Suggestion
+from copilot.domain import Alert, CandidateCall, RunbookStep
 from copilot.planning.context import redact_telemetry
 from copilot.planning.entities import extract_entities, is_bulk_name
 from copilot.planning.prose import negated_tools, requested_tools
 from copilot.planning.request_text import entities_from_text
-from copilot.planning.runbook_planner import RunbookPlanner
 from copilot.planning.steps import has_injection
-from tests.fakes import FakeRetriever
-from tests.unit.planning.runbook_docs import deploy_5xx_doc, make_doc, node_doc_without_front_matter
-
-RECENT_DEPLOY = {
-    'http_5xx_ratio{service="checkout"}': 0.12,
-    'deployment_last_rollout_age_minutes{deployment="checkout"}': 11,
-}
-
-
-def plan(catalog: Catalog, docs: list[RunbookDoc], text: str = "", alert: dict[str, Any] | None = None,
-         telemetry: dict[str, Any] | None = None) -> Suggestion:
-    planner = RunbookPlanner(FakeRetriever(docs), catalog)
-    request = PlanRequest(text=text, alert=Alert(**alert) if alert else None, telemetry=telemetry or {})
-    return planner.plan(request)
+from tests.unit.planning.runbook_docs import (
+    RECENT_DEPLOY,
+    deploy_5xx_doc,
+    make_doc,
+    node_doc_without_front_matter,
+    plan,
+)
 
 
 @pytest.mark.parametrize(("value", "bulk"), [
