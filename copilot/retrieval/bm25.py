@@ -1,71 +1,15 @@
-"""A small BM25 (Okapi) index with a runbook-aware tokenizer, scored with numpy.
-
-Tokenizer: lowercase words; a CamelCase name (``KubePodCrashLooping``, ``ACMRemoteWriteError``)
-yields the whole name and its parts; stop words dropped; a light suffix stemmer folds plurals
-and -ing/-ed forms. The index is rebuilt from the stored chunks at start (it takes well under a
-second for thousands of chunks), so there is nothing extra to persist or keep in sync.
+"""A small BM25 (Okapi) index and a name-coverage index over ``lexicon.tokenize`` tokens, scored
+with numpy. Both are rebuilt from the stored chunks at start (well under a second for thousands of
+chunks), so there is nothing extra to persist or keep in sync.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_STOP = frozenset("""a an and are as at be been but by can do does for from has have how i if in into is it
-its of on or so that the their then there these this to was were what when where which while who will with you
-your we our my me us pls please""".split())
-# Common ops shorthand, expanded on both sides (index and query) so "prom svc" meets "Prometheus service".
-ABBREVIATIONS = {
-    "k8s": "kubernetes", "prom": "prometheus", "svc": "service", "svcs": "services", "ns": "namespace",
-    "ctrl": "control", "cert": "certificate", "certs": "certificates", "db": "database", "dbs": "databases",
-    "mem": "memory", "perms": "permissions", "cfg": "config", "conf": "config", "repl": "replication",
-    "img": "image", "imgs": "images", "deploy": "deployment", "thru": "through", "btw": "", "pls": "",
-    "plz": "", "msg": "message", "msgs": "messages", "env": "environment", "auth": "authentication",
-}
-_IRREGULAR = {"ran": "run", "died": "die", "dies": "die", "dying": "die", "went": "go", "gone": "go"}
-
-
-def stem(word: str) -> str:
-    """A light stemmer: plural, -ing, -ed, -ly; keeps short words as they are."""
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if len(word) <= 3 or word.isdigit():
-        return word
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
-                         ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            base = word[: -len(suffix)] + keep
-            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
-                base = base[:-1]  # running -> run, stopped -> stop
-            return base
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Index/query tokens of ``text``."""
-    tokens: list[str] = []
-    for raw in _WORD.findall(text):
-        expanded = ABBREVIATIONS.get(raw.lower())
-        if expanded is not None:
-            tokens.extend(stem(word) for word in expanded.split())
-            continue
-        parts = _CAMEL_PART.findall(raw)
-        lowered = raw.lower()
-        if len(parts) > 1 and lowered not in _STOP:
-            tokens.append(lowered)
-        for part in parts if len(parts) > 1 else [raw]:
-            word = part.lower()
-            if word not in _STOP and len(word) > 1:
-                tokens.append(stem(word))
-    return tokens
 
 
 class BM25Index:
@@ -91,6 +35,10 @@ class BM25Index:
             term: math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
             for term, (ids, _) in self._postings.items()
         }
+
+    def __contains__(self, term: object) -> bool:
+        """Whether any document has ``term``."""
+        return term in self._postings
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every document for the query (zeros where no term matches)."""
@@ -121,10 +69,14 @@ def top_scores(scores: np.ndarray, n: int, floor: float = 0.0) -> dict[int, floa
 class CoverageIndex:
     """How much of a short field (a runbook's title and alert names) a query covers: the share of
     the field's distinct-term IDF mass whose terms occur in the query. ``Kube Node Not Ready`` is
-    fully covered by "node is not ready"; ``Prometheus Target Sync Failure`` only partly."""
+    fully covered by "node is not ready"; ``Prometheus Target Sync Failure`` only partly.
 
-    def __init__(self, documents: Sequence[Sequence[str]]) -> None:
+    ``synonyms`` maps a query term to the terms it also covers (``vanish`` covers ``down``)."""
+
+    def __init__(self, documents: Sequence[Sequence[str]],
+                 synonyms: Mapping[str, Sequence[str]] | None = None) -> None:
         self.size = len(documents)
+        self._synonyms = dict(synonyms or {})
         postings: dict[str, list[int]] = {}
         for index, doc in enumerate(documents):
             for term in set(doc):
@@ -140,7 +92,10 @@ class CoverageIndex:
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """Covered share (0..1) of every document for the query."""
         covered = np.zeros(self.size, dtype=np.float64)
-        for term in set(query_tokens):
+        terms = set(query_tokens)
+        for term in list(terms):
+            terms.update(self._synonyms.get(term, ()))
+        for term in terms:
             ids = self._postings.get(term)
             if ids is not None:
                 covered[ids] += self._idf[term]

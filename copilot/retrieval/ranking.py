@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from copilot.domain import RetrievedChunk, RunbookDoc
-from copilot.retrieval.bm25 import BM25Index, CoverageIndex, tokenize, top_scores
+from copilot.retrieval.bm25 import BM25Index, CoverageIndex, top_scores
 from copilot.retrieval.chroma_store import ChromaStore
 from copilot.retrieval.embeddings import EmbeddingCache
 from copilot.retrieval.hybrid import (
@@ -29,9 +29,11 @@ from copilot.retrieval.hybrid import (
     bm25_tokens,
     doc_tokens,
     fuse,
+    reciprocal_rank_fusion,
     reserve_leaders,
     title_tokens,
 )
+from copilot.retrieval.lexicon import Initialisms, synonym_table, tokenize
 
 Ranking = dict[int, float]  # item position -> raw score, best first
 
@@ -53,7 +55,8 @@ class SearchIndex:
         bm25 = {"k1": tuning.bm25_k1, "b": tuning.bm25_b}
         self.chunk_bm25 = BM25Index([bm25_tokens(chunk, tuning) for chunk in self.chunks], **bm25)
         self.doc_bm25 = BM25Index([doc_tokens(doc, tuning) for doc in docs], **bm25)
-        self.name_coverage = CoverageIndex([title_tokens(doc) for doc in docs])
+        self.name_coverage = CoverageIndex([title_tokens(doc) for doc in docs], synonym_table())
+        self.initialisms = Initialisms((chunk.text for chunk in self.chunks), self.chunk_bm25)
         self.by_alert: dict[str, list[int]] = {}
         for position, doc in enumerate(docs):
             for name in doc.alert_names:
@@ -84,6 +87,9 @@ class HybridRanker:
         """Best ``k`` chunks, each with its runbook's fused score; ``allowed`` masks chunks."""
         weights = self._tuning.weights(mode)
         scope = self._scope(allowed, by_section)
+        expansions = self._index.initialisms.expand(query)
+        if expansions:
+            query = f"{query} ({', '.join(expansions)})"
         chunk_rankings: dict[str, Ranking] = {}
         doc_rankings: dict[str, Ranking] = {}
         if query.strip():
@@ -91,7 +97,7 @@ class HybridRanker:
                 self._lexical(query, scope, chunk_rankings, doc_rankings)
             if weights.get("chunk_dense"):
                 self._dense(query, scope, chunk_rankings, doc_rankings)
-        doc_scores = fuse([(doc_rankings.get(name, {}), weight) for name, weight in weights.items()])
+        doc_scores = self._fuse(doc_rankings, weights)
         if alert_name:
             for doc in self._index.by_alert.get(alert_name.casefold(), []):
                 if scope.docs is None or scope.docs[doc]:
@@ -103,6 +109,12 @@ class HybridRanker:
             order = reserve_leaders(order, self._leaders(order[0], doc_rankings), self._tuning.leader_slots)
         best_bm25 = chunk_rankings.get("chunk_bm25", {})
         return self._chunks_of(order, doc_scores, chunk_scores, best_bm25, scope, k)
+
+    def _fuse(self, doc_rankings: Mapping[str, Ranking], weights: Mapping[str, float]) -> dict[int, float]:
+        if self._tuning.fusion == "rrf":
+            return reciprocal_rank_fusion([(list(doc_rankings.get(name, {})), weight)
+                                           for name, weight in weights.items()], self._tuning.rrf_k)
+        return fuse([(doc_rankings.get(name, {}), weight) for name, weight in weights.items()])
 
     def _leaders(self, fused_best: int, doc_rankings: Mapping[str, Ranking]) -> list[int]:
         """The fused best runbook, then each leader ranker's best, then each one's second best...

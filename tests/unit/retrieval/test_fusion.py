@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from copilot.retrieval.bm25 import CoverageIndex, tokenize, top_scores
+from copilot.retrieval.bm25 import CoverageIndex, top_scores
 from copilot.retrieval.hybrid import (
     DEFAULT_TUNING,
     DENSE,
@@ -18,6 +18,7 @@ from copilot.retrieval.hybrid import (
     reserve_leaders,
     standardize,
 )
+from copilot.retrieval.lexicon import tokenize
 
 
 @pytest.mark.parametrize(("scores", "expected", "floor"), [

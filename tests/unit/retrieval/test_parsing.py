@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from copilot.retrieval.bm25 import BM25Index, stem, tokenize
+from copilot.retrieval.bm25 import BM25Index
 from copilot.retrieval.hybrid import humanize
+from copilot.retrieval.lexicon import stem, tokenize
 from copilot.retrieval.markdown import (
     RunbookError,
     infer_alert_names,
@@ -155,11 +156,13 @@ def test_malformed_front_matter_values_raise_a_clear_error(front: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("KubePodCrashLooping", ["kubepodcrashlooping", "kube", "pod", "crash", "loop"]),
-    ("ACMRemoteWriteError", ["acmremotewriteerror", "acm", "remote", "write", "error"]),
+    ("KubePodCrashLooping", ["kubepodcrashloop", "kube", "pod", "crash", "loop"]),
+    ("ACMRemoteWriteError", ["acmremotewriteerror", "acm", "remot", "writ", "error"]),
     ("pods are crashing", ["pod", "crash"]),
     ("certificates expiring", ["certificat", "expir"]),
-    ("prom svc on k8s", ["prometheus", "service", "kubernet"]),
+    ("prom svc on k8s", ["prometheus", "servic", "kubernet"]),
+    # the whole CamelCase name is stemmed like a plain word, so a lowercase query meets it
+    ("CoreDNS", ["coredn", "core", "dns"]), ("coredns", ["coredn"]),
 ])
 def test_tokenizer(text: str, expected: list[str]) -> None:
     assert tokenize(text) == expected
@@ -167,10 +170,19 @@ def test_tokenizer(text: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(("word", "expected"), [
     ("running", "run"), ("stopped", "stop"), ("pods", "pod"), ("status", "status"), ("replicas", "replica"),
-    ("filling", "fill"), ("ran", "run"), ("dns", "dns"),
+    ("filling", "fill"), ("ran", "run"), ("dns", "dns"), ("p99", "p99"), ("boxes", "box"),
 ])
 def test_stem(word: str, expected: str) -> None:
     assert stem(word) == expected
+
+
+@pytest.mark.parametrize("forms", [
+    ("node", "nodes"), ("cache", "caches", "caching", "cached"), ("degrade", "degraded", "degrades"),
+    ("policy", "policies"), ("retry", "retries", "retried"), ("frame", "frames"), ("image", "images"),
+    ("service", "services"), ("route", "routes", "routing"), ("bounce", "bounces", "bouncing"),
+])
+def test_stem_folds_the_forms_of_one_word_together(forms: tuple[str, ...]) -> None:
+    assert len({stem(word) for word in forms}) == 1, {word: stem(word) for word in forms}
 
 
 def test_bm25_prefers_the_matching_document() -> None:
