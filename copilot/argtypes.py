@@ -1,4 +1,5 @@
-"""Canonical argument types of the catalog contract: duration, CIDR, size, matchers.
+"""Canonical argument types of the catalog contract: duration, CIDR, size, matchers; and what a
+name that targets one object cannot look like.
 
 Each normaliser accepts looser input and returns the canonical form, or raises
 ValueError with a message that says what a good value looks like.
@@ -17,6 +18,15 @@ _DURATION_UNITS = {
     "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_BULK_WORDS = frozenset({"all", "any", "every", "everything", "none", "null", "n/a", "-"})
+_BULK_CHARS = re.compile(r"[*?\[\]{}|^$\\\s,;&`'\"<>()!]|^-")  # a glob, a regex, a list, shell or a flag
+
+
+def is_bulk_name(value: str) -> bool:
+    """True for a value that names many objects or none ("*", "all", "web-.*", "a,b"), or is no name at all
+    (``--all``, ``x;rm``): never one target."""
+    text = value.strip().lower()
+    return not text or text in _BULK_WORDS or bool(_BULK_CHARS.search(text))
 
 
 def duration_seconds(value: str | int) -> int:

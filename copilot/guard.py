@@ -22,12 +22,15 @@ from typing import Any
 
 import regex  # not `re`: it has a match timeout
 
+from copilot.argtypes import is_bulk_name
 from copilot.catalog import Catalog
 from copilot.domain import RISK_ORDER, Decision, Principal, Risk, ToolCall, ToolSpec
 from copilot.errors import UserInputError
 from copilot.policy import Policy, Requirements
 
 _NODE_TOOLS = ("drain_node", "cordon_node")
+# Target arguments that are not object names: a network, alert matchers, a runbook reference.
+_NOT_NAMES = frozenset({"cidr", "matchers", "runbook"})
 _WILDCARD_PATHS = re.compile(r"^/?\*+(/\*+)*$|^/$")
 _WIDEST_IPV4, _WIDEST_IPV6 = 8, 32
 # IPv6 prefixes whose last 32 bits are an IPv4 address: IPv4-mapped, NAT64 well-known, IPv4-compatible
@@ -281,8 +284,12 @@ def blast_radius(
     environment: str,
     inflight: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> list[str]:
-    """Reasons a call reaches too far: whole services down, whole zones, huge networks, many nodes."""
+    """Reasons a call reaches too far: many objects at once, whole services down, whole zones, huge
+    networks, many nodes."""
     name = spec.name
+    bulk = _bulk_names(spec, args)
+    if bulk:
+        return bulk
     if name == "scale_deployment" and args.get("replicas") == 0 and production:
         return [
             f"blast radius: scaling {target} to 0 in {environment} takes the service down; "
@@ -309,6 +316,18 @@ def blast_radius(
             "swap them or raise max_replicas"
         ]
     return []
+
+
+def _bulk_names(spec: ToolSpec, args: Mapping[str, Any]) -> list[str]:
+    """A changing call's target names ("*", "all", "web-.*", "a,b") that would reach many objects."""
+    if not spec.mutating:
+        return []
+    names = [n for n in re.findall(r"\{(\w+)\}", spec.target or "") if n not in _NOT_NAMES]
+    return [
+        f"blast radius: {spec.name} {name}={args[name]!r} names many objects, or none; name exactly one"
+        for name in names
+        if isinstance(args.get(name), str) and is_bulk_name(args[name])
+    ]
 
 
 def _node_radius(name: str, node: str, inflight: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from copilot.argtypes import is_bulk_name
 from copilot.domain import Alert
 from copilot.planning.names import as_cidr, workload_from_pod
 from copilot.planning.request_text import entities_from_text
@@ -43,9 +44,6 @@ LABEL_ALIASES: dict[str, tuple[str, ...]] = {
 }
 # Scrape-infrastructure services that label an alert but are not the affected workload.
 _INFRA_SERVICES = frozenset({"kube-state-metrics", "kubelet", "node-exporter", "prometheus", "apiserver"})
-# Values that name many objects (or none), never one target: "*", "all", a regex or glob.
-_BULK_WORDS = frozenset({"all", "any", "every", "everything", "none", "null", "n/a", "-"})
-_BULK_CHARS = re.compile(r"[*?\[\]{}|^$\\\s,;&`'\"<>()!]|^-")  # a glob, a regex, a list, shell or a flag
 # Scrape ports whose ``instance`` is a node (node-exporter, kubelet); any other port is a workload endpoint.
 _NODE_PORTS = frozenset({"9100", "9101", "10250", "10255"})
 
@@ -153,13 +151,6 @@ def _merge(found: dict[str, str], sources: dict[str, str], new: Mapping[str, str
         if value and key not in found:
             found[key] = value
             sources[key] = source
-
-
-def is_bulk_name(value: str) -> bool:
-    """True for a value that names many objects or none ("*", "all", "web-.*", "a,b"), or is no name at all
-    (``--all``, ``x;rm``): never one target."""
-    text = value.strip().lower()
-    return not text or text in _BULK_WORDS or bool(_BULK_CHARS.search(text))
 
 
 def _from_labels(labels: Mapping[str, str]) -> dict[str, str]:

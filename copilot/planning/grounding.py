@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from copilot.argtypes import is_bulk_name
 from copilot.catalog import Catalog
 from copilot.domain import Citation, Evidence, PlanRequest, ProposedCall, RetrievedChunk, ToolCall
-from copilot.planning.entities import ENTITY_FIELDS, is_bulk_name
+from copilot.planning.entities import ENTITY_FIELDS
 
 ALERT_LABEL_PREFIX = "alert.labels."
 

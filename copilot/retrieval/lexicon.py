@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable
 
 WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -112,7 +112,7 @@ class Initialisms:
     A query word is expanded when it is at least 3 letters, not a stop word, absent from the
     corpus vocabulary, and one name accounts for at least ``dominance`` of that initialism's uses."""
 
-    def __init__(self, texts: Iterable[str], vocabulary: Mapping[str, object] | frozenset[str],
+    def __init__(self, texts: Iterable[str], vocabulary: Container[str],
                  dominance: float = 2 / 3) -> None:
         names: Counter[str] = Counter()
         for text in texts:

@@ -474,6 +474,29 @@ def test_odd_names_and_huge_numbers_fail_closed_with_a_reason(guard: Guard) -> N
     assert huge.outcome == "deny" and "out of range" in huge.reasons[0]
 
 
+@pytest.mark.parametrize(("tool", "args"), [
+    ("restart_deployment", {"namespace": "shop", "deployment": "all"}),
+    ("rollback_deployment", {"namespace": "*", "deployment": "checkout"}),
+    ("delete_pod", {"namespace": "shop", "pod": "web-.*"}),
+    ("delete_pod", {"namespace": "shop", "pod": "web-1,web-2"}),
+    ("drain_node", {"node": "--all"}),
+    ("cordon_node", {"node": "worker-*"}),
+    ("rotate_secret", {"secret": "everything"}),
+    ("run_runbook", {"runbook": "disk-full", "target": "all"}),
+])
+def test_a_change_that_names_many_objects_is_denied_whoever_asks(
+    guard: Guard, tool: str, args: dict[str, Any]
+) -> None:
+    decision = guard.check(ToolCall(tool=tool, args=args), ADMIN)
+    assert decision.outcome == "deny"
+    assert any("names many objects" in reason for reason in decision.reasons), decision.reasons
+
+
+def test_reads_may_name_many_objects(guard: Guard) -> None:
+    decision = guard.check(ToolCall(tool="get_logs", args={"namespace": "shop", "pod": "web-*"}), ONCALL)
+    assert decision.outcome == "allow"
+
+
 def test_unknown_tool_is_a_deny_not_an_exception(guard: Guard) -> None:
     decision = guard.check(ToolCall(tool="rm_rf", args={"path": "/"}), ADMIN)
     assert decision == Decision(outcome="deny", reasons=decision.reasons, tool="rm_rf")

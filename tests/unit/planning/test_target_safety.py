@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from copilot.argtypes import is_bulk_name
 from copilot.catalog import Catalog
 from copilot.domain import Alert, CandidateCall, RunbookStep
 from copilot.planning.context import redact_telemetry
-from copilot.planning.entities import extract_entities, is_bulk_name
+from copilot.planning.entities import extract_entities
 from copilot.planning.prose import negated_tools, requested_tools
 from copilot.planning.request_text import entities_from_text
 from copilot.planning.steps import has_injection
