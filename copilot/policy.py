@@ -32,8 +32,9 @@ from copilot.policy_cedar import (
     context_args,
     raw_policy_meta,
 )
+from copilot.policy_checks import check_document, select_tools
 from copilot.policy_engine import CedarEngine
-from copilot.policy_model import Locator, PolicyFile, Rule, check_document, parse_document, select_tools
+from copilot.policy_model import Locator, PolicyFile, Rule, parse_document
 
 ActionKind = Literal["request", "approve"]
 

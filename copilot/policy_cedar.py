@@ -24,7 +24,8 @@ import cedarpy
 from copilot import argtypes
 from copilot.catalog import Catalog
 from copilot.domain import ToolSpec
-from copilot.policy_model import PolicyFile, Rule, select_tools
+from copilot.policy_checks import select_tools
+from copilot.policy_model import PolicyFile, Rule
 
 _CEDAR_TYPES = {"int": "Long", "bool": "Boolean", "duration": "Long"}
 _SETS = ("list[str]", "matchers")
