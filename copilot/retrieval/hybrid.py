@@ -56,10 +56,12 @@ class Tuning:
     alert_boost: float = 100.0  # added to a runbook answering the given alert name: it comes first
     # diversity: the fused best runbook and the best ``leader_depth`` runbooks of each ranker in
     # ``leader_sources`` are kept within the first ``leader_slots`` runbooks (0: off), so a runbook
-    # one ranker is sure about is not buried by the others (hybrid mode only)
+    # one ranker is sure about is not buried by the others (hybrid mode only); a name-coverage
+    # leader must cover at least ``leader_min_coverage`` of its runbook's name (title + alert names)
     leader_slots: int = 5
     leader_sources: tuple[str, ...] = ("doc_bm25", "name_coverage")
-    leader_depth: int = 3
+    leader_depth: int = 2
+    leader_min_coverage: float = 0.5
 
     def __post_init__(self) -> None:
         if self.fusion not in ("zscore", "rrf"):

@@ -118,10 +118,16 @@ class HybridRanker:
 
     def _leaders(self, fused_best: int, doc_rankings: Mapping[str, Ranking]) -> list[int]:
         """The fused best runbook, then each leader ranker's best, then each one's second best...
-        (``leader_depth`` deep): the runbooks some single ranker is sure about."""
-        lists = [list(doc_rankings.get(name, {})) for name in self._tuning.leader_sources]
+        (``leader_depth`` deep): the runbooks some single ranker is sure about. A name-coverage
+        leader must cover at least ``leader_min_coverage`` of its runbook's name."""
+        tuning = self._tuning
+        lists = []
+        for name in tuning.leader_sources:
+            ranking = doc_rankings.get(name, {})
+            floor = tuning.leader_min_coverage if name == "name_coverage" else float("-inf")
+            lists.append([item for item, score in ranking.items() if score >= floor])
         leaders = [fused_best]
-        for depth in range(self._tuning.leader_depth):
+        for depth in range(tuning.leader_depth):
             leaders.extend(ranking[depth] for ranking in lists if depth < len(ranking))
         return leaders
 
