@@ -49,6 +49,8 @@ class Tuning:
     doc_bm25: float = 0.15
     name_coverage: float = 0.2
     chunk_dense: float = 0.5
+    # a runbook's dense score: its nearest chunk plus this much of its second nearest
+    dense_second_chunk: float = 0.25
     # "zscore" (weighted standardised scores, the default) or "rrf" (weighted reciprocal rank,
     # ``rrf_k``): the benchmark prints both; z-scores won on the tuning half
     fusion: str = "zscore"

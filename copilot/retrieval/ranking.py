@@ -6,7 +6,7 @@ Four rankers each return their best runbooks with raw scores:
 - runbook BM25: BM25 over whole runbooks;
 - name coverage: how much of a runbook's title and alert names the query covers;
 - chunk dense: Chroma's HNSW nearest chunks (``n_results`` capped), each runbook scored by its
-  nearest chunk.
+  nearest chunk plus a quarter of its second nearest.
 
 ``hybrid.fuse`` combines them per runbook; a runbook's chunks then come in the order of their
 own fused chunk-level score. Only documents that contain a query term are scored by BM25 and
@@ -165,7 +165,21 @@ class HybridRanker:
             if position is not None and (scope.chunks is None or scope.chunks[position]):
                 chunks[position] = similarity
         chunk_rankings["chunk_dense"] = dict(list(chunks.items())[:depth])
-        doc_rankings["chunk_dense"] = self._fold(chunk_rankings["chunk_dense"])
+        doc_rankings["chunk_dense"] = self._fold_two(chunk_rankings["chunk_dense"])
+
+    def _fold_two(self, chunks: Mapping[int, float]) -> Ranking:
+        """Chunk ranking -> runbook ranking scored by its nearest chunk plus ``dense_second_chunk``
+        times its second nearest (the list's lowest similarity when only one made the list): a
+        runbook that two passages answer beats one with a single lucky passage."""
+        second_weight = self._tuning.dense_second_chunk
+        floor = min(chunks.values(), default=0.0)
+        best: dict[int, list[float]] = {}
+        for position, score in chunks.items():
+            best.setdefault(int(self._index.doc_of_chunk[position]), []).append(score)
+        scores = {doc: found[0] + second_weight * (found[1] if len(found) > 1 else floor)
+                  for doc, found in best.items()}
+        ordered = sorted(scores, key=lambda doc: -scores[doc])[:self._tuning.depth]
+        return {doc: scores[doc] for doc in ordered}
 
     def _fold(self, chunks: Mapping[int, float]) -> Ranking:
         """Chunk ranking (best first) -> runbook ranking scored by each runbook's best chunk."""
