@@ -29,11 +29,10 @@ from copilot.settings import Settings
 log = logging.getLogger(__name__)
 CHUNKS = "copilot_chunks"
 DOCS = "copilot_docs"
-# one insert thread: the HNSW graph (so approximate dense results) is the same on every ingest,
-# not dependent on how threads interleave on a busy machine; a new store picks this up
-# A wide, well-linked graph: at corpus sizes (thousands to ~100k chunks) the nearest 150 chunks then
-# equal an exact search and do not change from one build to the next (with Chroma's defaults, M=16
-# and ef=100, 70 of 94 benchmark queries got a different top 150 after a re-ingest).
+# A wide, well-linked graph built by one insert thread: at corpus sizes (thousands to ~100k chunks)
+# the nearest 150 chunks then equal an exact search and do not change from one build to the next
+# (with Chroma's defaults, M=16 and ef=100, 70 of 94 benchmark queries got a different top 150
+# after a re-ingest).
 _EF_SEARCH = 400
 _HNSW = {"space": "cosine", "num_threads": 1, "ef_search": _EF_SEARCH, "ef_construction": 400,
          "max_neighbors": 32}

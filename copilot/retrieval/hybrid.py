@@ -12,8 +12,8 @@ with raw scores, the scores are turned into z-scores within that list (a runbook
 not return gets the list's lowest z-score), and the z-scores are summed with per-ranker weights.
 Unlike reciprocal-rank fusion this keeps *how far* ahead a runbook is within each list, so a
 clear lead in one ranker outweighs a near-tie in another. Weighted reciprocal-rank fusion is
-kept as ``Tuning(fusion="rrf")``: the benchmark prints it beside the default, and on the tuning half
-it loses 10 to 20 points of recall@1 to z-scores. The weights were chosen on the tuning half of the
+kept as ``Tuning(fusion="rrf")``: the benchmark prints it beside the default, and it loses about
+10 points of recall@1 to z-scores on every query set. The weights were chosen on the tuning half of the
 benchmark's query sets (even lines) and checked on the held-out half; see ``benchmarks/retrieval.py``.
 """
 
