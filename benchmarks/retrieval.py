@@ -1,6 +1,6 @@
 """Retrieval benchmark on the openshift runbook corpus (../shared/data/runbooks/openshift).
 
-Two query sets:
+Query sets:
 - alert queries: summary + description of each rule in ../shared/data/alerts/alerts.json, with label
   templates ({{ $labels.x }}) and the alert name removed; the expected runbook is the one for that
   alert (alerts without a runbook in the corpus are skipped and listed);
