@@ -17,6 +17,7 @@ that word and one name clearly dominates its initials.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Container, Iterable
@@ -34,7 +35,7 @@ ABBREVIATIONS = {
     "img": "image", "imgs": "images", "deploy": "deployment", "thru": "through", "btw": "", "pls": "",
     "plz": "", "msg": "message", "msgs": "messages", "env": "environment", "auth": "authentication",
 }
-_IRREGULAR = {"ran": "run", "died": "die", "dies": "die", "dying": "die", "went": "go", "gone": "go"}
+_IRREGULAR = {"ran": "run", "died": "die", "dies": "die", "dying": "die"}
 # Groups of words for one state; a query word in a group covers any word of its group in a name.
 STATUS_SYNONYMS = (
     "down unreachable unavailable offline disappeared vanished dead gone absent",
@@ -43,12 +44,17 @@ STATUS_SYNONYMS = (
     "full fill exhausted",
     "restart crash crashloop bouncing",
 )
-_INITIALISM_NAME = re.compile(r"\b[a-z]+(?:-[a-z]+){2,3}\b")
+# a whole hyphenated name: not part of a flag (--a-b-c), a placeholder ($a-b-c, <a-b-c>), a dotted
+# or longer name
+_INITIALISM_NAME = re.compile(r"(?<![-\w$<{.])[a-z]+(?:-[a-z]+){2,3}(?![-\w])")
+_VOWELS = frozenset("aeiou")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A light stemmer: plurals (-s, -es, -ies), -ing, -ed, -ly, then a final -e; short words and
-    words with digits are kept as they are."""
+    """A light stemmer: plurals (-s, -es, -ies), -ing, -ed, -ly, and a final -e the way Porter's
+    stemmer treats it, so "fire", "fires", "firing", "fired" meet and "plane" stays apart from
+    "planned"; short words and words with digits are kept as they are."""
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if len(word) <= 3 or not word.isalpha():
@@ -62,19 +68,41 @@ def stem(word: str) -> str:
             word = word[:-1]
     else:
         word = _strip_verb_suffix(word)
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        base = word[:-1]
+        if _measure(base) > 1 or (_measure(base) == 1 and not _ends_cvc(base)):
+            word = base
     return word
 
 
 def _strip_verb_suffix(word: str) -> str:
     for suffix in ("ing", "edly", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
-                base = base[:-1]  # running -> run, stopped -> stop
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and any(c in _VOWELS for c in base):
+            if suffix in ("ing", "ed") and base[-1] == base[-2] and base[-1] not in "lsz" + "aeiou":
+                return base[:-1]  # running -> run, stopped -> stop
+            if suffix in ("ing", "ed") and _measure(base) == 1 and _ends_cvc(base):
+                return base + "e"  # firing -> fire, timed -> time
             return base
     return word
+
+
+def _is_consonant(word: str, i: int) -> bool:
+    if word[i] in _VOWELS:
+        return False
+    return word[i] != "y" or i == 0 or not _is_consonant(word, i - 1)
+
+
+def _measure(word: str) -> int:
+    """Porter's m: the number of vowel-consonant runs in ``word``."""
+    kinds = "".join("c" if _is_consonant(word, i) else "v" for i in range(len(word)))
+    return len(re.findall(r"v+c+", kinds))
+
+
+def _ends_cvc(word: str) -> bool:
+    """Consonant, vowel, consonant at the end, the last not w, x or y ("fir", "tim", "plan")."""
+    return (len(word) >= 3 and _is_consonant(word, len(word) - 3) and not _is_consonant(word, len(word) - 2)
+            and _is_consonant(word, len(word) - 1) and word[-1] not in "wxy")
 
 
 def tokenize(text: str) -> list[str]:
@@ -110,10 +138,11 @@ class Initialisms:
     """Initials of the corpus's hyphenated names (3 or 4 parts): ``kcm`` -> ``kube controller manager``.
 
     A query word is expanded when it is at least 3 letters, not a stop word, absent from the
-    corpus vocabulary, and one name accounts for at least ``dominance`` of that initialism's uses."""
+    corpus vocabulary, and one name the corpus uses at least ``min_uses`` times accounts for at
+    least ``dominance`` of that initialism's uses."""
 
     def __init__(self, texts: Iterable[str], vocabulary: Container[str],
-                 dominance: float = 2 / 3) -> None:
+                 dominance: float = 2 / 3, min_uses: int = 2) -> None:
         names: Counter[str] = Counter()
         for text in texts:
             names.update(_INITIALISM_NAME.findall(text))
@@ -124,7 +153,7 @@ class Initialisms:
         self._expansions: dict[str, str] = {}
         for initials, counts in by_initials.items():
             (best, uses), = counts.most_common(1)
-            if uses >= dominance * sum(counts.values()):
+            if uses >= min_uses and uses >= dominance * sum(counts.values()):
                 self._expansions[initials] = best.replace("-", " ")
         self._vocabulary = vocabulary
 

@@ -133,3 +133,8 @@ def test_name_coverage_ignores_repeated_query_words() -> None:
     once = index.scores(tokenize("node not ready"))
     twice = index.scores(tokenize("node node not ready ready"))
     assert np.allclose(once, twice) and index.scores([]).max() == 0.0
+
+
+def test_an_unknown_fusion_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown fusion"):
+        Tuning(fusion="bogus")

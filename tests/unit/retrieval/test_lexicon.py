@@ -12,6 +12,9 @@ CORPUS = [
     "Restart kube-controller-manager if it is wedged; the cluster-version-operator reports it.",
     "The cluster-version-operator logs show the payload. Also see cluster-version-operator docs.",
     "The container-storage-interface driver and the cluster-storage-interface both exist.",
+    "container-storage-interface and cluster-storage-interface again.",
+    "Set --reserved-concurrent-executions 10 or <reserved-concurrent-executions> or $pod-to-pod-x.",
+    "--reserved-concurrent-executions again, and a one-off pod-to-pod remark.",
 ]
 
 
@@ -34,6 +37,8 @@ def test_initialisms_expand_unknown_words_to_the_corpus_name(query: str, expecte
     "our cluster is slow",  # "our" is a stop word, "cluster" a corpus word
     "km is down",  # two letters: too short to trust
     "openshift kube logs",  # corpus words are never expanded
+    "rce from the internet",  # learned only from a flag and a placeholder: not a name
+    "ptp traffic dropped",  # a name the corpus uses once is not enough
 ])
 def test_initialisms_leave_ambiguous_short_or_known_words_alone(query: str) -> None:
     assert initialisms().expand(query) == []

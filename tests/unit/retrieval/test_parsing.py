@@ -157,7 +157,7 @@ def test_malformed_front_matter_values_raise_a_clear_error(front: str) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("KubePodCrashLooping", ["kubepodcrashloop", "kube", "pod", "crash", "loop"]),
-    ("ACMRemoteWriteError", ["acmremotewriteerror", "acm", "remot", "writ", "error"]),
+    ("ACMRemoteWriteError", ["acmremotewriteerror", "acm", "remot", "write", "error"]),
     ("pods are crashing", ["pod", "crash"]),
     ("certificates expiring", ["certificat", "expir"]),
     ("prom svc on k8s", ["prometheus", "servic", "kubernet"]),
@@ -180,9 +180,18 @@ def test_stem(word: str, expected: str) -> None:
     ("node", "nodes"), ("cache", "caches", "caching", "cached"), ("degrade", "degraded", "degrades"),
     ("policy", "policies"), ("retry", "retries", "retried"), ("frame", "frames"), ("image", "images"),
     ("service", "services"), ("route", "routes", "routing"), ("bounce", "bounces", "bouncing"),
+    ("fire", "fires", "firing", "fired"), ("time", "timing", "timed"), ("file", "files", "filing"),
+    ("size", "sizing"), ("write", "writes", "writing"), ("plan", "planned", "planning"),
 ])
 def test_stem_folds_the_forms_of_one_word_together(forms: tuple[str, ...]) -> None:
     assert len({stem(word) for word in forms}) == 1, {word: stem(word) for word in forms}
+
+
+@pytest.mark.parametrize(("word", "other"), [
+    ("plane", "planned"), ("state", "stats"), ("gone", "go"), ("went", "go"), ("node", "nod"),
+])
+def test_stem_keeps_different_words_apart(word: str, other: str) -> None:
+    assert stem(word) != stem(other)
 
 
 def test_bm25_prefers_the_matching_document() -> None:
