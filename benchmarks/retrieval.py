@@ -15,7 +15,8 @@ Recall is over runbooks: a query's ranking is the order in which distinct runboo
 among the top 50 chunks. It prints recall@1/@5 for BM25 alone (the lexical rankers), dense alone
 (the dense rankers) and hybrid (all fused), the alert set with and without ``alert_name=``,
 search latency, ingest times and a 50,000-chunk scale run. It also prints hybrid ranking with
-weighted reciprocal-rank fusion (``Tuning(fusion="rrf")``) beside the default z-score fusion.
+weighted reciprocal-rank fusion (``Tuning(fusion="rrf")``) beside the default z-score fusion, and
+the issue's difficulty yardstick, a naive whole-runbook BM25, on each query set.
 
 Guard against overfitting: each query set is split by line parity. Queries at even positions
 (0, 2, ...) are the tuning half, the only ones the fusion weights were chosen on; odd positions are
@@ -45,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from copilot.catalog import load_catalog  # noqa: E402
 from copilot.retrieval import KnowledgeBase  # noqa: E402
+from copilot.retrieval.bm25 import BM25Index  # noqa: E402
 from copilot.retrieval.chroma_store import ChromaStore, StoredDoc  # noqa: E402
 from copilot.retrieval.embeddings import EmbeddingCache  # noqa: E402
 from copilot.retrieval.hybrid import embedding_text  # noqa: E402
@@ -131,8 +133,6 @@ class NaiveBM25:
     stemming, stop words, field weights or fusion. It says how hard a query set is."""
 
     def __init__(self, corpus: Path, paths: list[str]) -> None:
-        from copilot.retrieval.bm25 import BM25Index
-
         self.paths = paths
         self.index = BM25Index([self.tokens((corpus / p).read_text(errors="replace")) for p in paths])
 
