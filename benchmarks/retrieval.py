@@ -282,7 +282,7 @@ def main() -> None:
               "0.55 / 0.78 on chat):")
         for title, subset in ((f"alert, all ({len(alerts)})", alerts), (f"chat, all ({len(chats)})", chats),
                               (f"chat, blind, all ({len(blind)})", blind),
-                              (f"chat + blind ({len(chats) + len(blind)})", chats + blind)):
+                              (f"chat + blind ({len(every_chat)})", every_chat)):
             r1, r5 = naive.recall(subset)
             print(f"  {title:<44}  naive r@1 {r1:.3f} r@5 {r5:.3f}")
         print("hybrid with reciprocal-rank fusion (k=60) instead of z-scores:")
